@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class PortalConfig(AppConfig):
+    name = "portal"
+    verbose_name = "MeshGate portal"
+
+    def ready(self) -> None:
+        from portal import audit
+
+        audit.register_models()
