@@ -1,7 +1,10 @@
 from __future__ import annotations
 
-from rest_framework.routers import DefaultRouter
+from django.urls import include, path
 
-router = DefaultRouter(trailing_slash=True)
-
-urlpatterns = router.urls
+# Two routers: the catalogue (admins write, everyone reads the published part) and
+# the consumer side (developers' own applications, keys, clients, subscriptions).
+urlpatterns = [
+    path("", include("apis.api.catalogue_urls")),
+    path("", include("apis.api.consumer_urls")),
+]

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import SimpleRouter
 
-router = DefaultRouter(trailing_slash=True)
+router = SimpleRouter(trailing_slash=True)
 
 urlpatterns = router.urls

@@ -1,0 +1,7 @@
+from __future__ import annotations
+
+from rest_framework.routers import SimpleRouter
+
+router = SimpleRouter(trailing_slash=True)
+
+urlpatterns = router.urls
