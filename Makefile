@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: install
-	$(BIN)/python manage.py runstack
+	$(BIN)/python -m portal.devstack
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
