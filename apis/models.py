@@ -207,6 +207,12 @@ class ApiKeyQuerySet(models.QuerySet["ApiKey"]):
             models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
         )
 
+    def for_key(self, raw: str) -> ApiKey | None:
+        """The usable key whose full string is `raw`; None if unknown, wrong, expired or revoked."""
+        from apis.services.keys import find_api_key  # the key format lives with the key services
+
+        return find_api_key(self, raw)
+
 
 class ApiKey(models.Model):
     """Only the prefix and a SHA-256 of the full key are kept; the key is shown once."""
@@ -260,3 +266,22 @@ class RevokedToken(models.Model):
     jti = models.CharField(max_length=64, unique=True)
     expires_at = models.DateTimeField(db_index=True)
     revoked_at = models.DateTimeField(auto_now_add=True)
+
+
+class IssuedToken(models.Model):
+    """The jti of a JWT access token that DOT keeps only as a digest (RFC 9700 storage).
+
+    Without it a revoked token could not be named to the gateways: DOT deletes the row
+    on revocation, and the row holds no plaintext token to read the jti from.
+    """
+
+    access_token = models.OneToOneField(
+        settings.OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL,
+        on_delete=models.CASCADE,
+        related_name="meshgate_jti",
+    )
+    jti = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.jti

@@ -9,5 +9,7 @@ class PortalConfig(AppConfig):
 
     def ready(self) -> None:
         from portal import audit
+        from portal.publishing import signals
 
         audit.register_models()
+        signals.connect_signals()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -95,6 +97,25 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if not env_str("DATABASE_URL"):
+    # A file, not SQLite's in-memory default, so the Celery worker that the e2e tests
+    # start can see the test data; one file per test run so parallel runs in one
+    # checkout do not share it.
+    _TEST_DB = Path(tempfile.gettempdir()) / f"meshgate-test-{os.getpid()}.sqlite3"
+    DATABASES["default"]["TEST"] = {"NAME": str(_TEST_DB)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web process and the Celery worker write one file. Take the write lock at BEGIN
+    # (waiting up to `timeout` s) instead of failing at once with "database is locked"
+    # when a transaction that has read tries to write; WAL lets readers run meanwhile,
+    # and with WAL synchronous=NORMAL is safe (a power cut loses the last commits, never
+    # the file) and makes each commit about 5x cheaper.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "portal.User"
 
@@ -177,6 +198,13 @@ OAUTH2_PROVIDER = {
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
     # Loopback http redirect URIs stay allowed for native apps (RFC 8252) only in DEBUG.
     "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"] if DEBUG else ["https"],
+    # Access tokens are JWTs signed by the portal so gateways validate them locally.
+    "ACCESS_TOKEN_GENERATOR": "apis.oauth.tokens.generate_access_token",
+    # oauthlib reuses the access-token generator for refresh tokens unless told
+    # otherwise; a refresh token must stay opaque, never a JWT a gateway would accept.
+    "REFRESH_TOKEN_GENERATOR": "oauthlib.oauth2.rfc6749.tokens.random_token_generator",
+    # Clients may request the static scopes above plus those that live routes require.
+    "SCOPES_BACKEND_CLASS": "apis.oauth.scopes.RouteScopes",
 }
 
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
@@ -189,6 +217,12 @@ MESHGATE_PUBLISH = {
     "REDIS_PREFIX": env_str("MESHGATE_REDIS_PREFIX", "meshgate"),
     "DEBOUNCE_SECONDS": env_float("MESHGATE_PUBLISH_DEBOUNCE", 0.5),
     "HISTORY": env_int("MESHGATE_PUBLISH_HISTORY", 20, minimum=1),
+    # Check each published snapshot against the JSON Schema (costs seconds at 100k keys).
+    "VALIDATE": env_bool("MESHGATE_PUBLISH_VALIDATE", DEBUG),
+}
+# Where clients reach the gateway: exported OpenAPI documents name it in `servers`.
+MESHGATE_GATEWAY = {
+    "PUBLIC_URL": env_str("MESHGATE_GATEWAY_URL", "http://127.0.0.1:8080"),
 }
 MESHGATE_KEYS = {
     "ROTATION_GRACE_SECONDS": env_int("MESHGATE_KEY_ROTATION_GRACE", 24 * 3600, minimum=0),
@@ -196,6 +230,8 @@ MESHGATE_KEYS = {
 MESHGATE_OAUTH = {
     "ISSUER": env_str("MESHGATE_OAUTH_ISSUER", "http://127.0.0.1:8000/o"),
     "AUDIENCE": env_str("MESHGATE_OAUTH_AUDIENCE", "meshgate-gateway"),
+    # Ed25519 key signing the JWT access tokens: the PEM in MESHGATE_OAUTH_SIGNING_KEY when
+    # set (all portal hosts must share it), else this file, created (0600) on first use.
     "SIGNING_KEY_FILE": env_str("MESHGATE_OAUTH_SIGNING_KEY_FILE", str(VAR_DIR / "oauth_signing_key.pem")),
 }
 

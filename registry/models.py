@@ -79,6 +79,10 @@ class Service(models.Model):
             raise ValidationError({"check_timeout_seconds": "must be shorter than the check interval"})
         if not isinstance(self.check_headers, dict):
             raise ValidationError({"check_headers": "must be an object of header names to values"})
+        if self.deregister_after_seconds < self.heartbeat_ttl_seconds:
+            raise ValidationError(
+                {"deregister_after_seconds": "must not be shorter than the heartbeat TTL"}
+            )
 
     @property
     def expected_status_ranges(self) -> list[tuple[int, int]]:

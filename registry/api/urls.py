@@ -1,7 +1,37 @@
 from __future__ import annotations
 
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-router = SimpleRouter(trailing_slash=True)
+from registry.api import self_registration as selfreg
+from registry.api.views import InstanceViewSet, ServiceViewSet
 
-urlpatterns = router.urls
+router = SimpleRouter(trailing_slash=True)
+router.register("services", ServiceViewSet, basename="service")
+router.register("instances", InstanceViewSet, basename="instance")
+
+# Token-authenticated paths for instances that manage themselves (see self_registration.py).
+self_registration_urls = [
+    path(
+        "services/<slug:slug>/register/",
+        selfreg.RegisterView.as_view(),
+        name="service-self-register",
+    ),
+    path(
+        "services/<slug:slug>/instances/<int:pk>/heartbeat/",
+        selfreg.HeartbeatView.as_view(),
+        name="service-self-heartbeat",
+    ),
+    path(
+        "services/<slug:slug>/instances/<int:pk>/deregister/",
+        selfreg.DeregisterView.as_view(),
+        name="service-self-deregister",
+    ),
+    path(
+        "services/<slug:slug>/instances/<int:pk>/",
+        selfreg.SelfInstanceView.as_view(),
+        name="service-self-instance",
+    ),
+]
+
+urlpatterns = [*self_registration_urls, *router.urls]

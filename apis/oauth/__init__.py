@@ -1,0 +1,1 @@
+"""MeshGate's extensions of django-oauth-toolkit: JWT access tokens, scopes, revocation hooks."""

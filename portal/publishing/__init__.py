@@ -1,0 +1,1 @@
+"""Publishing: compile the database into a snapshot and hand it to gateways through Redis."""
