@@ -101,7 +101,7 @@ def seed_demo() -> list[str]:
     subscribe(app, actor=developer, api_version=version, plan=plan)
     _key, raw_key = create_api_key(app, actor=developer, name="demo key")
     lines.append(f"api key    {raw_key}  (application demo-app, plan basic)")
-    lines.append("try it     curl -H 'X-API-Key: " + raw_key + "' http://127.0.0.1:8080/inventory/v1/items")
+    lines.append("gateway    (once the data plane lands) curl -H 'X-API-Key: " + raw_key + "' http://127.0.0.1:8080/inventory/v1/items")
     _save_credentials(lines)
     return lines
 

@@ -115,7 +115,14 @@ def check_ports() -> None:
         sys.exit(f"ports already in use: {busy}; stop whatever listens there (an earlier `make run`?)")
 
 
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    # SIGTERM (from a service manager or `timeout`) stops the stack as Ctrl-C does,
+    # instead of killing the supervisor and orphaning its children.
+    signal.signal(signal.SIGTERM, _raise_interrupt)
     env = dict(os.environ)
     env.setdefault("DEBUG", "1")
     env.setdefault("PYTHONUNBUFFERED", "1")

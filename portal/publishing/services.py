@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db.models import Max
 
 from gateway_runtime.contract.validate import validate_snapshot
 from portal.models import ConfigRevision, User
@@ -68,6 +69,7 @@ def _record(
     document: Any, *, actor: User | None, reason: str, rolled_back_from: int | None = None
 ) -> ConfigRevision:
     row = ConfigRevision.objects.create(
+        revision=_next_revision_number(),
         checksum=document["checksum"],
         created_by=actor,
         reason=reason[:200],
@@ -84,6 +86,14 @@ def _record(
         "published revision %s (%s, %d bytes): %s", row.revision, row.checksum, len(body), reason
     )
     return row
+
+
+def _next_revision_number() -> int:
+    # Numbered explicitly (under the publish lock) rather than by the table's
+    # sequence: a fresh database next to a Redis that already holds revisions must
+    # continue after them, or gateways would refuse the "older" revision.
+    latest = ConfigRevision.objects.aggregate(latest=Max("revision"))["latest"] or 0
+    return max(latest, store.current_revision() or 0) + 1
 
 
 def _check(document: Any) -> None:

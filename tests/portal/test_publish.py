@@ -174,3 +174,11 @@ def test_publishing_fails_cleanly_and_records_nothing_when_redis_is_down(
     with pytest.raises(redis_lib.exceptions.ConnectionError):
         publish_revision(force=True)
     assert ConfigRevision.objects.count() == 0
+
+
+def test_a_fresh_database_continues_after_the_revisions_already_in_redis(rows: Rows) -> None:
+    first = publish_revision(force=True)
+    ConfigRevision.objects.all().delete()  # as after `make clean` beside a long-lived Redis
+    again = publish_revision(force=True)
+    assert again.revision == first.revision + 1
+    assert store.current_revision() == again.revision
