@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from oauth2_provider import urls as oauth_urls
 
 api_v1 = [
     path("", include("apis.api.urls")),
@@ -15,7 +16,9 @@ api_v1 = [
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    # Only the protocol endpoints: DOT's own client-management pages would let a
+    # developer create clients that belong to no MeshGate application.
+    path("o/", include((oauth_urls.base_urlpatterns, "oauth2_provider"))),
     path("api/v1/", include(api_v1)),
     path("", include("portal.web_urls")),
 ]

@@ -106,3 +106,9 @@ def test_the_audit_log_names_the_actor_and_holds_no_secret(bob: Any, bobs_app: A
     stored = " ".join(str(entry.changes) for entry in LogEntry.objects.all())
     hashed = DotApplication.objects.get().client_secret
     assert secret not in stored and hashed not in stored
+
+
+@pytest.mark.django_db
+def test_dots_own_client_management_pages_are_not_routed(client_for, bob) -> None:  # type: ignore[no-untyped-def]
+    response = client_for(bob).get("/o/applications/register/")
+    assert response.status_code == 404
