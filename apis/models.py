@@ -42,6 +42,22 @@ class Api(models.Model):
         return self.name
 
 
+# How the gateway proxies a version, as an admin tunes it. The REST API, the catalogue
+# YAML and the catalogue services all read this one list.
+VERSION_PROXY_SETTINGS = (
+    "upstream_path",
+    "auth_mode",
+    "allow_key_in_query",
+    "connect_timeout_ms",
+    "read_timeout_ms",
+    "total_timeout_ms",
+    "retries",
+    "retry_on",
+    "retry_non_idempotent",
+    "max_body_bytes",
+)
+
+
 class ApiVersion(models.Model):
     api = models.ForeignKey(Api, on_delete=models.CASCADE, related_name="versions")
     label = models.CharField(max_length=40)

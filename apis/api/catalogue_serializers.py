@@ -10,7 +10,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from apis.models import Api, ApiVersion, Plan, Route
+from apis.models import VERSION_PROXY_SETTINGS, Api, ApiVersion, Plan, Route
 from registry.models import Service
 
 
@@ -46,16 +46,7 @@ class ApiVersionSerializer(serializers.ModelSerializer[ApiVersion]):
             "deprecated_at",
             "retired_at",
             "upstream_service",
-            "upstream_path",
-            "auth_mode",
-            "allow_key_in_query",
-            "connect_timeout_ms",
-            "read_timeout_ms",
-            "total_timeout_ms",
-            "retries",
-            "retry_on",
-            "retry_non_idempotent",
-            "max_body_bytes",
+            *VERSION_PROXY_SETTINGS,
             "openapi_version",
             "openapi_format",
             "route_count",

@@ -15,7 +15,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from apis.models import Api, ApiVersion, Plan, Route
+from apis.models import VERSION_PROXY_SETTINGS, Api, ApiVersion, Plan, Route
 from apis.services import catalogue
 from registry.models import Instance, Service
 
@@ -107,16 +107,7 @@ VERSION = Kind(
         "base_path",
         "host",
         "upstream_service",
-        "upstream_path",
-        "auth_mode",
-        "allow_key_in_query",
-        "connect_timeout_ms",
-        "read_timeout_ms",
-        "total_timeout_ms",
-        "retries",
-        "retry_on",
-        "retry_non_idempotent",
-        "max_body_bytes",
+        *VERSION_PROXY_SETTINGS,
         "routes",
         "openapi",
     ),

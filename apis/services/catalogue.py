@@ -15,7 +15,7 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 
 from apis.choices import LIFECYCLE_TRANSITIONS, Lifecycle
-from apis.models import Api, ApiVersion, Route
+from apis.models import VERSION_PROXY_SETTINGS, Api, ApiVersion, Route
 from apis.services.openapi import (
     OpenApiError,
     ParsedOpenApi,
@@ -49,16 +49,7 @@ VERSION_SETTINGS = (
     "base_path",
     "host",
     "upstream_service",
-    "upstream_path",
-    "auth_mode",
-    "allow_key_in_query",
-    "connect_timeout_ms",
-    "read_timeout_ms",
-    "total_timeout_ms",
-    "retries",
-    "retry_on",
-    "retry_non_idempotent",
-    "max_body_bytes",
+    *VERSION_PROXY_SETTINGS,
 )
 _API_FIELDS = ("name", "slug", "description", "owner")
 

@@ -9,6 +9,8 @@ from rest_framework import serializers
 
 from registry.models import Instance, Service
 
+# What identifies and weighs an instance; both instance serializers show it.
+_ADDRESS_FIELDS = ("id", "service", "host", "port", "scheme", "weight", "zone", "tags", "metadata")
 _STATE_FIELDS = ("state", "health", "draining", "state_changed_at", "state_reason")
 
 
@@ -67,15 +69,7 @@ class InstanceSerializer(serializers.ModelSerializer):
     class Meta:
         model = Instance
         fields = [
-            "id",
-            "service",
-            "host",
-            "port",
-            "scheme",
-            "weight",
-            "zone",
-            "tags",
-            "metadata",
+            *_ADDRESS_FIELDS,
             *_STATE_FIELDS,
             "self_registered",
             "last_heartbeat_at",
@@ -139,15 +133,7 @@ class SelfRegisteredInstanceSerializer(serializers.ModelSerializer):
     class Meta:
         model = Instance
         fields = [
-            "id",
-            "service",
-            "host",
-            "port",
-            "scheme",
-            "weight",
-            "zone",
-            "tags",
-            "metadata",
+            *_ADDRESS_FIELDS,
             *_STATE_FIELDS,
             "last_heartbeat_at",
             "heartbeat_ttl_seconds",
