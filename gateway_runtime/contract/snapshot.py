@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 SCHEMA_VERSION = 1
 
 AuthModeName = Literal["key", "oauth2", "key_or_oauth2", "public"]
 VersionState = Literal["published", "deprecated", "retired"]
 InstanceStateName = Literal["unknown", "healthy", "unhealthy", "draining"]
+BalancerName = Literal["least_request", "round_robin", "maglev"]
 
 
 class Timeouts(TypedDict):
@@ -77,6 +78,10 @@ class UpstreamEntry(TypedDict):
     id: int
     name: str
     instances: list[InstanceEntry]
+    # Optional for older snapshots; absent means the default shown.
+    balancer: NotRequired[BalancerName]  # "least_request"
+    hash_on: NotRequired[str | None]  # None; "header:X-User" | "cookie:sid" | "ip"
+    max_in_flight: NotRequired[int | None]  # None: the gateway's default
 
 
 class ApplicationEntry(TypedDict):

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
@@ -29,16 +30,24 @@ def load_schema() -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=1)
+def _fast_validator() -> jsonschema_rs.Draft202012Validator:
+    return jsonschema_rs.Draft202012Validator(load_schema())
+
+
+@functools.lru_cache(maxsize=1)
 def _validator() -> Draft202012Validator:
     return Draft202012Validator(load_schema())
 
 
 def validate_snapshot(document: Any) -> list[str]:
     """Every problem with `document` as '<JSON path>: <message>'; empty when it may be served."""
-    errors = sorted(
-        _validator().iter_errors(document), key=lambda error: list(map(str, error.path))
-    )
-    if errors:
+    # The Rust validator answers yes/no for a 14 MB snapshot (100,000 keys) in a fraction of the
+    # 7-10 s the pure-Python one needs; only a refused snapshot pays for the reference library's
+    # messages, which name each JSON path the way operators read them in the logs.
+    if not _fast_validator().is_valid(document):
+        errors = sorted(
+            _validator().iter_errors(document), key=lambda error: list(map(str, error.path))
+        )
         return [_describe(error) for error in errors]
     return list(_reference_problems(document)) + _checksum_problems(document)
 

@@ -1,9 +1,10 @@
 """A fixed set of catalogue, registry and consumer rows, and a normaliser for their snapshot.
 
-The rows cover every case the compiler must get right: a draft (absent), a retired
-and a deprecated version (present with state), a disabled route (absent), revoked
-and expired keys (absent), a rotated key in its grace period (present with
-expires_at), a pending subscription (absent), an expired revoked token (absent).
+The rows cover every case the compiler must get right: a consistent-hash service and
+one with the default balancing, a draft (absent), a retired and a deprecated version
+(present with state), a disabled route (absent), revoked and expired keys (absent), a
+rotated key in its grace period (present with expires_at), a pending subscription
+(absent), an expired revoked token (absent).
 """
 
 from __future__ import annotations
@@ -50,7 +51,14 @@ def key_hash(full_key: str) -> str:
 def build_rows(owner: Any, other: Any) -> Rows:
     """Create the rows; call inside time_machine.travel(FROZEN_AT, tick=False)."""
     now = FROZEN_AT
-    service = Service.objects.create(name="Pets service", slug="pets")
+    service = Service.objects.create(
+        name="Pets service",
+        slug="pets",
+        lb_algorithm="consistent_hash",
+        hash_on="header",
+        hash_key="X-User",
+        max_in_flight=100,
+    )
     Instance.objects.create(
         service=service,
         host="10.0.0.1",

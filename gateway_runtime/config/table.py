@@ -1,0 +1,158 @@
+"""The compiled configuration a worker serves: immutable objects built off the hot path.
+
+compile.py turns one validated snapshot into one Table; the ConfigStore swaps a single
+reference to it. A request reads `store.table` once and uses that object to the end, so a
+swap never changes the config under an in-flight request. Everything a request needs is
+precomputed here (bytes, seconds, frozensets) so the hot path only does dict lookups.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from gateway_runtime.auth import JwtVerifier, KeyTable
+    from gateway_runtime.routing import RouteIndex
+
+AuthMode = Literal["key", "oauth2", "key_or_oauth2", "public"]
+InstanceState = Literal["unknown", "healthy", "unhealthy", "draining", "removed"]
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceSpec:
+    """One upstream instance as published (state = DB state at compile time)."""
+
+    id: int
+    host: str
+    port: int
+    scheme: str  # "http" | "https"
+    weight: int
+    zone: str
+    tags: tuple[str, ...]
+    state: InstanceState
+    # b"host:port" (port omitted for the scheme's default) for the upstream Host header.
+    host_header: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamSpec:
+    slug: str
+    id: int
+    name: str
+    instances: tuple[InstanceSpec, ...]
+    # Balancing policy from the snapshot (defaults when a snapshot omits it): P2C least-request,
+    # no hash key, no concurrency cap beyond the runtime default (per worker).
+    balancer: str = "least_request"  # "least_request" | "round_robin" | "maglev"
+    hash_on: str | None = None  # "header:X-Name" | "cookie:name" | "ip"
+    max_in_flight: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Limits of one plan; None = unlimited."""
+
+    id: int
+    name: str
+    rps: int | None
+    rpm: int | None
+    per_day: int | None
+    per_month: int | None
+    burst: int | None
+    redis_down: Literal["local", "fail_closed"]
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    connect_s: float
+    read_s: float
+    total_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    retries: int
+    # subset of {"connect-failure", "timeout", "502", "503", "504"}
+    on: frozenset[str]
+    # statuses from `on` as ints, for a quick `status in policy.statuses`
+    statuses: frozenset[int]
+    non_idempotent: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    """One live API version (published, deprecated or retired)."""
+
+    id: int
+    api: str
+    version: str
+    host: str  # lower-case, "" = any Host
+    base_path: str  # "/petstore/v1" (no trailing "/")
+    state: Literal["published", "deprecated", "retired"]
+    sunset_at: str | None
+    upstream: str | None  # key into Table.upstreams; None -> 503
+    upstream_path: str
+    auth_mode: AuthMode
+    allow_key_in_query: bool
+    timeouts: Timeouts
+    retry: RetryPolicy
+    max_body_bytes: int
+    plans: frozenset[int]
+    # Precomputed for the hot path:
+    base_len: int  # len(base_path) in bytes; the request target after it is forwarded
+    upstream_prefix: bytes  # upstream_path without its trailing "/"
+    # b"" or b"Deprecation: ...\r\nSunset: ...\r\n" appended to every response head
+    extra_headers: bytes
+
+    @property
+    def retired(self) -> bool:
+        return self.state == "retired"
+
+    def upstream_target(self, raw_target: bytes) -> bytes:
+        """The request target to send upstream: base path replaced by the upstream path.
+
+        `raw_target` is the target as received (path plus optional query) and starts with
+        base_path (the router matched it).
+        """
+        rest = raw_target[self.base_len :]
+        if not rest or rest[0] != 0x2F:  # "" or "?q" -> keep a leading "/"
+            rest = b"/" + rest
+        return self.upstream_prefix + rest
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    id: int
+    method: str
+    path: str  # template relative to base_path, "/pets/{id}"
+    param_names: tuple[str, ...]  # names of the template's parameters, in path order
+    auth_mode: AuthMode
+    scopes: frozenset[str]
+    timeout_s: float  # resolved total timeout of this route
+    max_body_bytes: int
+    version: Version
+
+
+@dataclass(frozen=True, slots=True)
+class Application:
+    id: int
+    name: str
+    subscriptions: dict[int, int]  # api version id -> plan id
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """One compiled revision. Never mutated after compile (dicts included)."""
+
+    revision: int
+    checksum: str
+    created_at: str
+    routes: RouteIndex
+    versions: dict[int, Version]
+    plans: dict[int, Plan]
+    upstreams: dict[str, UpstreamSpec]
+    applications: dict[int, Application]
+    keys: KeyTable
+    jwt: JwtVerifier
+    oauth_clients: dict[str, int] = field(default_factory=dict)  # client_id -> app id
+    route_count: int = 0

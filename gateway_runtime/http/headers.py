@@ -1,0 +1,137 @@
+"""Request headers on their way upstream: hop-by-hop stripping, X-Forwarded-*, Forwarded (RFC 7239),
+X-Request-Id and W3C traceparent; response headers on their way back.
+
+Headers are classified once, while parsing (`CAPTURED` below): ordinary headers are kept as rendered
+lines so the upstream head is one join; the ones the gateway rewrites are held apart.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+
+CRLF = b"\r\n"
+COLON = b": "
+
+# Request headers the parser holds apart instead of forwarding verbatim (value -> attribute slot).
+CAPTURED: frozenset[bytes] = frozenset(
+    {
+        b"host",
+        b"connection",
+        b"keep-alive",
+        b"proxy-connection",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+        b"proxy-authorization",
+        b"x-forwarded-for",
+        b"x-forwarded-proto",
+        b"x-forwarded-host",
+        b"forwarded",
+        b"x-request-id",
+        b"traceparent",
+        b"expect",
+        b"content-length",
+    }
+)
+
+# Response headers never relayed to the client as-is (RFC 9110 §7.6.1 hop-by-hop, plus framing that
+# the gateway re-derives).
+RESPONSE_DROPPED: frozenset[bytes] = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-connection",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+        b"proxy-authenticate",
+        b"date",
+        b"server",
+        b"x-request-id",
+    }
+)
+
+_REQUEST_ID_OK = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}$")
+_TRACEPARENT_OK = re.compile(rb"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
+_ZERO_TRACE = b"0" * 32
+_ZERO_SPAN = b"0" * 16
+
+_ID_PREFIX = os.urandom(4).hex().encode()
+_getrandbits = random.getrandbits
+_counter = 0
+
+
+def new_request_id() -> bytes:
+    """A process-unique id: random process prefix + counter (cheaper than uuid4 per request)."""
+    global _counter
+    _counter += 1
+    return b"%s-%x" % (_ID_PREFIX, _counter)
+
+
+def request_id_for(given: bytes | None) -> bytes:
+    """The client's X-Request-Id when it is a sane token, else a fresh one."""
+    if given is not None and _REQUEST_ID_OK.match(given):
+        return given
+    return new_request_id()
+
+
+def traceparent_for(given: bytes | None) -> bytes:
+    """Pass a valid W3C traceparent on unchanged; otherwise start a new sampled trace."""
+    if given is not None:
+        m = _TRACEPARENT_OK.match(given.strip().lower())
+        if m and m.group(1) != b"ff" and m.group(2) != _ZERO_TRACE and m.group(3) != _ZERO_SPAN:
+            return m.group(0)
+    bits = _getrandbits(192)  # one draw for both ids; an all-zero id (2^-64) is made non-zero
+    return b"00-%032x-%016x-01" % (bits >> 64 or 1, bits & 0xFFFFFFFFFFFFFFFF or 1)
+
+
+def forwarded_element(client_ip: bytes, host: bytes, proto: bytes) -> bytes:
+    """One RFC 7239 element; IPv6 addresses are bracketed and quoted, hosts quoted when needed."""
+    node = b'"[%s]"' % client_ip if b":" in client_ip else client_ip
+    elem = b"for=" + node
+    if host:
+        if _needs_quote(host):
+            elem += b';host="' + host.replace(b'"', b"") + b'"'
+        else:
+            elem += b";host=" + host
+    return elem + b";proto=" + proto
+
+
+_QUOTE_NEEDED = re.compile(rb"[:\[;, ]")
+
+
+def _needs_quote(value: bytes) -> bool:
+    return _QUOTE_NEEDED.search(value) is not None
+
+
+def forwarding_lines(
+    client_ip: bytes,
+    host: bytes,
+    proto: bytes,
+    xff: bytes | None,
+    forwarded: bytes | None,
+) -> list[bytes]:
+    """X-Forwarded-For (appended), -Proto, -Host and Forwarded (appended) header lines."""
+    lines = [
+        b"x-forwarded-for: " + (xff + b", " + client_ip if xff else client_ip) + CRLF,
+        b"x-forwarded-proto: " + proto + CRLF,
+    ]
+    if host:
+        lines.append(b"x-forwarded-host: " + host + CRLF)
+    elem = forwarded_element(client_ip, host, proto)
+    lines.append(b"forwarded: " + (forwarded + b", " + elem if forwarded else elem) + CRLF)
+    return lines
+
+
+def connection_tokens(value: bytes) -> list[bytes]:
+    """Lower-cased tokens of a Connection header (names of extra hop-by-hop headers)."""
+    return [t.strip().lower() for t in value.split(b",") if t.strip()]
+
+
+def drop_named(lines: list[bytes], names: set[bytes]) -> list[bytes]:
+    """Remove rendered header lines named in `names` (rare: only when Connection lists some)."""
+    return [ln for ln in lines if ln.split(b":", 1)[0].lower() not in names]

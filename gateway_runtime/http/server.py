@@ -1,0 +1,119 @@
+"""The client-facing HTTP/1.1 server: protocol factory, one coarse timer, graceful shutdown.
+
+Each connection is a ClientProtocol (http/connection.py). Timeouts are checked by one scan per
+server every 0.1 s instead of a timer per request; the same scan refreshes the cached Date header
+and the coarse clocks (`now`, `wall`) the hot path reads instead of calling time functions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from email.utils import formatdate
+from typing import TYPE_CHECKING, Protocol
+
+from gateway_runtime.http.connection import ClientProtocol
+from gateway_runtime.http.headers import CRLF
+
+if TYPE_CHECKING:
+    from gateway_runtime.http.request import Request
+    from gateway_runtime.proxy import ProxyContext
+
+__all__ = ["ClientProtocol", "HttpLimits", "ProxyServer", "make_server_factory"]
+
+SCAN_INTERVAL = 0.1
+
+
+@dataclass(frozen=True, slots=True)
+class HttpLimits:
+    """Client-side limits; the defaults follow nginx's spirit (seconds, bytes)."""
+
+    max_header_bytes: int = 16384
+    header_timeout: float = 10.0
+    idle_timeout: float = 75.0
+    body_timeout: float = 30.0
+    high_water: int = 256 * 1024
+    max_pipeline: int = 32
+
+
+class Dispatcher(Protocol):
+    def dispatch(self, client: ClientProtocol, req: Request) -> None: ...
+
+    def sweep(self, now: float) -> None: ...
+
+    def busy(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+def date_line() -> bytes:
+    return b"date: " + formatdate(usegmt=True).encode() + CRLF
+
+
+class ProxyServer:
+    """Protocol factory for `loop.create_server`, the per-server timer and graceful shutdown."""
+
+    def __init__(self, dispatcher: Dispatcher, limits: HttpLimits) -> None:
+        self.dispatcher = dispatcher
+        self.limits = limits
+        self.connections: set[ClientProtocol] = set()
+        self.date = date_line()
+        self.now = 0.0  # loop.time(), refreshed by the 0.1 s scan: timeouts
+        self.wall = time.time()  # epoch seconds, same refresh: key and token expiry
+        self.closing = False
+        self._scan_handle: asyncio.TimerHandle | None = None
+        self._scans = 0
+        self.loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]  # first connection
+
+    def __call__(self) -> ClientProtocol:
+        return ClientProtocol(self)
+
+    def tick(self, now: float | None = None) -> None:
+        """Refresh the cached Date header (the worker's 1 s tick; the scan also does it)."""
+        self.date = date_line()
+
+    def ensure_scan(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._scan_handle is None:  # (re)starting after an idle spell: clocks may be stale
+            self.loop = loop
+            self.now = loop.time()
+            self.wall = time.time()
+            self.date = date_line()
+            self._scan_handle = loop.call_later(SCAN_INTERVAL, self._scan, loop)
+
+    def _scan(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._scan_handle = None
+        self.now = now = loop.time()
+        self.wall = time.time()
+        self._scans += 1
+        if self._scans % 10 == 0:
+            self.date = date_line()
+            self.dispatcher.sweep(now)
+        for conn in list(self.connections):
+            conn.check(now)
+        if self.connections or self.dispatcher.busy():
+            self.ensure_scan(loop)
+
+    async def shutdown(self, timeout: float = 10.0) -> None:
+        """Stop keep-alive, close idle connections, give in-flight requests `timeout` s."""
+        self.closing = True
+        for conn in list(self.connections):
+            if conn.is_idle():
+                conn.close()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.connections and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        for conn in list(self.connections):
+            conn.abort()
+        self.dispatcher.close()
+
+
+def make_server_factory(ctx: ProxyContext) -> ProxyServer:
+    """Build the worker's proxy server: `await loop.create_server(server, sock=sock)`."""
+    from gateway_runtime.proxy import Proxy
+
+    proxy = Proxy(ctx)
+    server = ProxyServer(proxy, ctx.limits)
+    proxy.server = server
+    return server

@@ -1,0 +1,328 @@
+"""The request pipeline: config table -> route -> version state -> auth -> rate limit -> instance
+-> forward (upstream/exchange.py) -> metrics, usage, access log.
+
+Everything before forwarding is synchronous and reads `store.table` exactly once, so a config swap
+never changes the rules under a request. Every refusal is a problem+json response (http/problems).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from gateway_runtime.auth import AuthError, authenticate, strip_query_key
+from gateway_runtime.http.headers import (
+    CRLF,
+    connection_tokens,
+    drop_named,
+    forwarding_lines,
+    request_id_for,
+    traceparent_for,
+)
+from gateway_runtime.http.problems import PROBLEMS
+from gateway_runtime.http.server import HttpLimits
+from gateway_runtime.upstream.exchange import Exchange
+from gateway_runtime.upstream.pool import UpstreamPool
+
+if TYPE_CHECKING:
+    from gateway_runtime.http.request import Request
+    from gateway_runtime.http.server import ClientProtocol, ProxyServer
+
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_METHODS = {m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")}
+# Connection tokens that are not names of extra hop-by-hop headers
+_CONNECTION_OPTIONS = frozenset({b"keep-alive", b"close", b"upgrade"})
+
+
+@dataclass(slots=True)
+class ProxyContext:
+    """What a worker hands to the proxy server: built once, shared by every connection."""
+
+    store: Any  # ConfigStore: .table read once per request
+    runtime: Any  # RuntimeState: .upstream(slug)
+    ratelimiter: Any = None
+    retry_budget: Any = None  # unused: each upstream carries its own budget (RuntimeState)
+    metrics: Any = None
+    usage: Any = None
+    accesslog: Any = None
+    gateway_id: str = ""
+    limits: HttpLimits = field(default_factory=HttpLimits)
+    scheme: bytes = b"http"  # X-Forwarded-Proto / Forwarded proto of the client side
+    pool_max_idle: int = 64
+    pool_idle_timeout: float = 3.5
+
+
+class Proxy:
+    """The dispatcher the HTTP server calls once per request, in pipeline order."""
+
+    def __init__(self, ctx: ProxyContext) -> None:
+        self.ctx = ctx
+        self.store = ctx.store
+        self.runtime = ctx.runtime
+        self.limiter = ctx.ratelimiter
+        self.metrics = ctx.metrics
+        self.usage = ctx.usage
+        self.accesslog = ctx.accesslog
+        self.scheme = ctx.scheme
+        self.pool = UpstreamPool(ctx.pool_max_idle, ctx.pool_idle_timeout)
+        self.server: ProxyServer = None  # type: ignore[assignment]  # set by make_server_factory
+
+    def server_now(self) -> float:
+        return self.server.now
+
+    def sweep(self, now: float) -> None:
+        self.pool.sweep(now)
+
+    def busy(self) -> bool:
+        """True while pooled connections remain (the server keeps its scan going to age them)."""
+        return bool(self.pool.idle)
+
+    def close(self) -> None:
+        """Close pooled upstream connections (graceful stop, after in-flight requests ended)."""
+        self.pool.close()
+
+    def dispatch(self, client: ClientProtocol, req: Request) -> None:
+        """Answer `req` now (refusal) or start forwarding it."""
+        rid = req.request_id = request_id_for(req.request_id)
+        extra = b"x-request-id: " + rid + CRLF
+        table = self.store.table
+        if table is None:
+            return self._refuse(client, req, "no-config", extra)
+        if req.chunked or req.expect_continue or not req.host:
+            bad = _framing_problem(req)
+            if bad is not None:
+                return self._refuse(client, req, bad, extra, close=True)
+        method = _METHODS.get(req.method) or req.method.decode("latin-1")
+        m = table.routes.match(req.host.decode("latin-1"), method, req.path.decode("latin-1"))
+        if m.status != 200:
+            return self._refuse_unrouted(client, req, m, extra)
+        route = m.route
+        version = m.version
+        if req.content_length > route.max_body_bytes:
+            return self._refuse(
+                client,
+                req,
+                "payload-too-large",
+                extra,
+                route,
+                close=True,
+                detail=f"the route accepts at most {route.max_body_bytes} bytes",
+            )
+        req.route_max_body = route.max_body_bytes
+        try:
+            principal = self._authenticate(table, route, req)
+        except AuthError as err:
+            challenge = b""
+            if err.www_authenticate:
+                challenge = b"www-authenticate: " + err.www_authenticate + CRLF
+            return self._refuse(
+                client,
+                req,
+                err.slug,
+                extra + challenge,
+                route,
+                status=err.status,
+                detail=err.detail,
+            )
+        extra += version.extra_headers
+        limiter = self.limiter
+        if principal.plan_id is not None and limiter is not None:
+            plan = table.plans.get(principal.plan_id)
+            if plan is not None:
+                decision = limiter.check(principal.app_id, plan)
+                extra += decision.header_bytes
+                if not decision.allowed:  # 429 rate-limited, or 503 for fail_closed + Redis down
+                    return self._refuse(
+                        client, req, decision.slug, extra, route, principal, status=decision.status
+                    )
+        self._forward(client, req, route, principal, extra)
+
+    def _forward(
+        self, client: ClientProtocol, req: Request, route: Any, principal: Any, extra: bytes
+    ) -> None:
+        version = route.version
+        up = self.runtime.upstream(version.upstream) if version.upstream is not None else None
+        if up is None:
+            return self._refuse(
+                client,
+                req,
+                "no-healthy-upstream",
+                extra,
+                route,
+                principal,
+                detail="this API version has no upstream service",
+            )
+        if up.at_capacity():
+            return self._refuse(client, req, "overloaded", extra, route, principal)
+        hash_key = _hash_key(up.hash_on, req, client) if up.hash_on is not None else None
+        inst = up.acquire(hash_key)
+        if inst is None:
+            return self._refuse(client, req, "no-healthy-upstream", extra, route, principal)
+        up.budget.on_request()
+        target = req.url
+        if target[:1] != b"/":  # absolute-form: forward origin-form
+            target = req.path + (b"?" + req.query if req.query else b"")
+        if principal.key_in_query:  # the secret must not reach the upstream (or its logs)
+            target = strip_query_key(target)
+        head_a = req.method + b" " + version.upstream_target(target) + b" HTTP/1.1\r\n"
+        if req.expect_continue and not req.body_done:
+            client.write(CONTINUE)
+        ex = Exchange(
+            self,
+            client,
+            req,
+            route,
+            principal,
+            up,
+            inst,
+            hash_key,
+            head_a,
+            self._head_rest(req, client),
+            extra,
+        )
+        req.exchange = ex
+        ex.start()
+
+    def _authenticate(self, table: Any, route: Any, req: Request) -> Any:
+        headers = req.headers
+        key = headers.get(b"x-api-key")
+        authz = headers.get(b"authorization")
+        return authenticate(
+            table,
+            route,
+            key.decode("latin-1") if key is not None else None,
+            authz.decode("latin-1") if authz is not None else None,
+            req.query.decode("latin-1") if req.query else None,
+            self.server.wall,  # 0.1 s resolution: expiry to the tenth of a second is plenty
+        )
+
+    def _head_rest(self, req: Request, client: ClientProtocol) -> bytes:
+        """Everything of the upstream request head after the Host line."""
+        parts = req.fwd
+        if req.conn_tokens is not None:
+            named = set(connection_tokens(req.conn_tokens)) - _CONNECTION_OPTIONS
+            if named:
+                parts = drop_named(parts, named)
+        if req.xff is None and req.forwarded is None and req.xfh is None:
+            # the common case: same client, same Host on every request of a connection
+            if client.fwd_host != req.host or client.fwd_lines is None:
+                client.fwd_host = req.host
+                client.fwd_lines = b"".join(
+                    forwarding_lines(client.client_ip, req.host, self.scheme, None, None)
+                )
+            parts.append(client.fwd_lines)
+        else:
+            parts.extend(
+                forwarding_lines(
+                    client.client_ip, req.xfh or req.host, self.scheme, req.xff, req.forwarded
+                )
+            )
+        parts.append(b"x-request-id: " + req.request_id + CRLF)  # type: ignore[operator]
+        parts.append(b"traceparent: " + traceparent_for(req.traceparent) + CRLF)
+        if req.chunked:
+            parts.append(b"transfer-encoding: chunked\r\n")
+        elif req.content_length >= 0:
+            parts.append(b"content-length: %d\r\n" % req.content_length)
+        if req.upgrade:
+            upgrade = req.headers.get(b"upgrade", b"")
+            parts.append(b"connection: upgrade\r\nupgrade: " + upgrade + CRLF)
+        parts.append(CRLF)
+        return b"".join(parts)
+
+    # -- refusals and bookkeeping ----------------------------------------------------------------
+    def _refuse_unrouted(self, client: ClientProtocol, req: Request, m: Any, extra: bytes) -> None:
+        status = m.status
+        if status == 405:
+            self._refuse(client, req, "method-not-allowed", extra + b"allow: " + m.allow + CRLF)
+        elif status == 410:
+            v = m.version
+            self._refuse(
+                client,
+                req,
+                "gone",
+                extra + v.extra_headers,
+                detail=f"{v.api} {v.version} is retired",
+            )
+        else:
+            self._refuse(client, req, "no-route", extra)
+
+    def _refuse(
+        self,
+        client: ClientProtocol,
+        req: Request,
+        slug: str,
+        extra: bytes,
+        route: Any = None,
+        principal: Any = None,
+        *,
+        status: int | None = None,
+        detail: str | None = None,
+        close: bool = False,
+    ) -> None:
+        client.respond_problem(req, slug, detail=detail, extra=extra, status=status, close=close)
+        self.record(req, route, principal, status or PROBLEMS[slug].status)
+
+    def record(self, req: Request, route: Any, principal: Any, status: int) -> None:
+        """Metrics, usage and the access log for one finished request (plain dict work)."""
+        seconds = self.server.loop.time() - req.started
+        route_id = route.id if route is not None else 0
+        app_id = principal.app_id if principal is not None else 0
+        if self.metrics is not None:
+            self.metrics.request(route_id, app_id, status, seconds)
+        if self.usage is not None and route is not None:
+            self.usage.record(
+                route.version.id,
+                route_id,
+                app_id,
+                status,
+                seconds,
+                principal.key_prefix if principal is not None else None,
+            )
+        log = self.accesslog
+        if log is not None and log.enabled and log.sampled():
+            log.append(_log_fields(req, route_id, app_id, status, seconds))
+
+
+def _framing_problem(req: Request) -> str | None:
+    """Requests the gateway refuses before routing: odd transfer codings, Expect, no Host."""
+    headers = req.headers
+    if req.chunked and headers.get(b"transfer-encoding", b"").strip().lower() != b"chunked":
+        return "not-implemented"
+    if req.expect_continue and headers.get(b"expect", b"").strip().lower() != b"100-continue":
+        return "expectation-failed"
+    if not req.host and not req.http10:
+        return "bad-request"
+    return None
+
+
+def _hash_key(
+    hash_on: tuple[str, bytes | None], req: Request, client: ClientProtocol
+) -> bytes | None:
+    kind, name = hash_on
+    if kind == "ip":
+        return client.client_ip
+    if kind == "header":
+        return req.headers.get(name)  # type: ignore[arg-type]
+    cookies = req.headers.get(b"cookie")
+    if cookies and name:
+        for part in cookies.split(b";"):
+            k, _, v = part.strip().partition(b"=")
+            if k == name:
+                return v
+    return None
+
+
+def _log_fields(
+    req: Request, route_id: int, app_id: int, status: int, seconds: float
+) -> dict[str, Any]:
+    return {
+        "ts": time.time(),
+        "request_id": (req.request_id or b"").decode("latin-1"),
+        "method": req.method.decode("latin-1"),
+        "path": req.path.decode("latin-1"),
+        "route": route_id,
+        "app": app_id,
+        "status": status,
+        "ms": round(seconds * 1000, 3),
+    }

@@ -1,0 +1,1 @@
+"""Upstream side of the gateway: pooled keep-alive connections and the forwarding exchange."""

@@ -1,0 +1,224 @@
+"""One keep-alive connection to an upstream instance, parsed with httptools.HttpResponseParser.
+
+The connection only parses and classifies response headers; what to do with a response (relay,
+retry, fail) belongs to the Exchange currently attached (`exchange`), or to a Tunnel after a 101.
+Bytes arriving while no exchange is attached make the connection unusable: it is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+import httptools
+
+from gateway_runtime.http.headers import COLON, CRLF, RESPONSE_DROPPED
+from gateway_runtime.upstream.errors import UpstreamProtocolError
+
+if TYPE_CHECKING:
+    from gateway_runtime.upstream.pool import PoolKey, UpstreamPool
+
+
+MAX_RESPONSE_HEAD = 64 * 1024
+
+_KEEP_AS_IS = frozenset(
+    {
+        b"Content-Type",
+        b"content-type",
+        b"Cache-Control",
+        b"cache-control",
+        b"ETag",
+        b"etag",
+        b"Last-Modified",
+        b"last-modified",
+        b"Vary",
+        b"vary",
+        b"Set-Cookie",
+        b"set-cookie",
+    }
+)
+_DROP_AS_IS = frozenset(
+    {
+        b"Date",
+        b"date",
+        b"Server",
+        b"server",
+        b"Connection",
+        b"connection",
+        b"Keep-Alive",
+        b"keep-alive",
+    }
+)
+_LENGTH_AS_IS = frozenset({b"Content-Length", b"content-length"})
+
+
+class UpstreamConnection(asyncio.Protocol):
+    """Parser callbacks are `on_*`; the attached exchange gets `on_upstream_*` calls."""
+
+    __slots__ = (
+        "pool",
+        "key",
+        "transport",
+        "parser",
+        "exchange",
+        "tunnel",
+        "closed",
+        "idle_since",
+        "lines",
+        "has_length",
+        "chunked",
+        "upgrade_value",
+        "got_bytes",
+        "requests",
+        "head_bytes",
+    )
+
+    def __init__(self, pool: UpstreamPool, key: PoolKey) -> None:
+        self.pool = pool
+        self.key = key
+        self.transport: Any = None
+        self.parser = httptools.HttpResponseParser(self)
+        self.exchange: Any = None
+        self.tunnel: Any = None
+        self.closed = False
+        self.idle_since = 0.0
+        self.requests = 0  # requests sent on this connection (> 0 means a reused one)
+        # the response being parsed
+        self.lines: list[bytes] = []
+        self.has_length = False
+        self.chunked = False
+        self.upgrade_value: bytes | None = None
+        self.got_bytes = False
+        self.head_bytes = 0
+
+    def reset_parser(self) -> None:
+        """A response without a body the parser cannot know about (HEAD) ends after its head."""
+        self.parser = httptools.HttpResponseParser(self)
+
+    # -- asyncio callbacks ---------------------------------------------------------------------
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        if self.tunnel is not None:
+            self.tunnel.from_upstream(data)
+            return
+        ex = self.exchange
+        if ex is None:
+            self.close()
+            return
+        self.got_bytes = True
+        if not ex.resp_started:  # bound what the parser may buffer of a response head
+            self.head_bytes += len(data)
+            if self.head_bytes > MAX_RESPONSE_HEAD and data.find(b"\r\n\r\n") < 0:
+                ex.on_upstream_failed(
+                    self,
+                    UpstreamProtocolError(
+                        f"the upstream's response head exceeds {MAX_RESPONSE_HEAD} bytes"
+                    ),
+                )
+                return
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade as exc:
+            if self.exchange is ex:
+                ex.on_upstream_upgrade(self, data[exc.args[0] :])
+            return
+        except httptools.HttpParserError:
+            if self.exchange is ex:
+                ex.on_upstream_failed(
+                    self, UpstreamProtocolError("the upstream sent an invalid response")
+                )
+            return
+        if ex.out:
+            ex.flush()
+
+    def eof_received(self) -> bool:
+        if self.tunnel is not None:
+            return self.tunnel.upstream_eof()
+        ex = self.exchange
+        if ex is not None:
+            ex.on_upstream_closed(self)
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if self.tunnel is not None:
+            self.tunnel.upstream_lost()
+            return
+        ex = self.exchange
+        if ex is not None:
+            ex.on_upstream_closed(self)
+
+    def pause_writing(self) -> None:
+        target = self.tunnel if self.tunnel is not None else self.exchange
+        if target is not None:
+            target.upstream_write_paused()
+
+    def resume_writing(self) -> None:
+        target = self.tunnel if self.tunnel is not None else self.exchange
+        if target is not None:
+            target.upstream_write_resumed()
+
+    # -- parser callbacks ----------------------------------------------------------------------
+    # No on_message_begin: httptools skips callbacks a protocol lacks, and the per-response state
+    # is reset by prepare() (per request) and after each head (lines).
+    def prepare(self) -> None:
+        """Reset per-response state before a request is sent on this connection."""
+        self.lines.clear()
+        self.has_length = False
+        self.chunked = False
+        self.upgrade_value = None
+        self.got_bytes = False
+        self.head_bytes = 0
+        self.requests += 1
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        # the usual spellings are decided by one set lookup, without lower()
+        if name in _KEEP_AS_IS:
+            self.lines.append(name + COLON + value + CRLF)
+            return
+        if name in _DROP_AS_IS:
+            return
+        if name in _LENGTH_AS_IS:
+            self.has_length = True
+            self.lines.append(name + COLON + value + CRLF)
+            return
+        lname = name.lower()
+        if lname in RESPONSE_DROPPED:
+            if lname == b"transfer-encoding":
+                self.chunked = True
+            elif lname == b"upgrade":
+                self.upgrade_value = value
+            return
+        if lname == b"content-length":
+            self.has_length = True
+        self.lines.append(name + COLON + value + CRLF)
+
+    def on_headers_complete(self) -> None:
+        ex = self.exchange
+        status = self.parser.get_status_code()
+        if ex is not None:
+            ex.on_upstream_head(self, status)
+        if status != 101:  # a 101's head is relayed after the parser stops (on_upstream_upgrade)
+            self.lines.clear()
+
+    def on_body(self, chunk: bytes) -> None:
+        ex = self.exchange
+        if ex is not None:
+            ex.on_upstream_body(chunk)
+
+    def on_message_complete(self) -> None:
+        ex = self.exchange
+        if ex is not None:
+            ex.on_upstream_complete(self)
+
+    # -- used by the exchange ------------------------------------------------------------------
+    def send(self, data: bytes) -> None:
+        if not self.closed:
+            self.transport.write(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.transport.close()
