@@ -24,6 +24,12 @@ _STATE_FIELDS = (
     "state_reason",
     "self_registered",
     "last_heartbeat_at",
+    # Written only by the health workers.
+    "last_check_at",
+    "last_check_ok",
+    "last_check_ms",
+    "last_check_reason",
+    "check_streak",
 )
 
 
@@ -85,7 +91,7 @@ class InstanceInline(admin.TabularInline):
 
 @admin.register(Service)
 class ServiceAdmin(OperatorOnlyAdmin):
-    list_display = ("slug", "name", "check_type", "owner", "heartbeat_ttl_seconds", "updated_at")
+    list_display = ("slug", "name", "check_type", "lb_algorithm", "owner", "updated_at")
     search_fields = ("slug", "name")
     prepopulated_fields = {"slug": ("name",)}
     exclude = ("registration_token_hash",)

@@ -26,3 +26,20 @@ class InstanceState(models.TextChoices):
 class Scheme(models.TextChoices):
     HTTP = "http", "http"
     HTTPS = "https", "https"
+
+
+class LbAlgorithm(models.TextChoices):
+    """How a gateway spreads a service's requests over its instances."""
+
+    LEAST_REQUEST = "least_request", "Least request (power of two choices)"
+    ROUND_ROBIN = "round_robin", "Smooth weighted round robin"
+    CONSISTENT_HASH = "consistent_hash", "Consistent hash (Maglev)"
+
+
+class HashOn(models.TextChoices):
+    """What a consistent hash is keyed on."""
+
+    NONE = "none", "Nothing"
+    HEADER = "header", "A request header"
+    COOKIE = "cookie", "A cookie"
+    IP = "ip", "The client IP address"

@@ -12,6 +12,8 @@ from registry.models import Instance, Service
 # What identifies and weighs an instance; both instance serializers show it.
 _ADDRESS_FIELDS = ("id", "service", "host", "port", "scheme", "weight", "zone", "tags", "metadata")
 _STATE_FIELDS = ("state", "health", "draining", "state_changed_at", "state_reason")
+# The latest probe result (registry/health/), shown to operators.
+_CHECK_FIELDS = ("last_check_at", "last_check_ok", "last_check_ms", "last_check_reason")
 
 
 class ServiceSerializer(serializers.ModelSerializer):
@@ -45,6 +47,10 @@ class ServiceSerializer(serializers.ModelSerializer):
             "unhealthy_threshold",
             "heartbeat_ttl_seconds",
             "deregister_after_seconds",
+            "lb_algorithm",
+            "hash_on",
+            "hash_key",
+            "max_in_flight",
             "has_registration_token",
             "registration_token_prefix",
             "instance_count",
@@ -71,6 +77,7 @@ class InstanceSerializer(serializers.ModelSerializer):
         fields = [
             *_ADDRESS_FIELDS,
             *_STATE_FIELDS,
+            *_CHECK_FIELDS,
             "self_registered",
             "last_heartbeat_at",
             "created_at",
@@ -78,6 +85,7 @@ class InstanceSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = [
             *_STATE_FIELDS,
+            *_CHECK_FIELDS,
             "self_registered",
             "last_heartbeat_at",
             "created_at",

@@ -13,6 +13,7 @@ from rest_framework.serializers import BaseSerializer
 from portal.api.permissions import IsOperator
 from registry.api.errors import conflicts_as_409
 from registry.api.filters import InstanceFilterSet
+from registry.api.health import HealthMinuteSerializer, HistoryQuerySerializer
 from registry.api.serializers import (
     InstanceSerializer,
     RegistrationTokenSerializer,
@@ -20,7 +21,7 @@ from registry.api.serializers import (
     StateReasonSerializer,
 )
 from registry.models import Instance, Service
-from registry.services import instances, services
+from registry.services import health, instances, services
 
 
 class ServiceViewSet(viewsets.ModelViewSet):
@@ -109,6 +110,30 @@ class InstanceViewSet(viewsets.ModelViewSet):
         reason = self._reason(request)
         instance = instances.undrain_instance(self.get_object(), actor=request.user, reason=reason)
         return Response(InstanceSerializer(instance).data)
+
+    @extend_schema(request=None, responses={202: None})
+    @action(detail=True, methods=["post"])
+    def check(self, request: Request, pk: str) -> Response:
+        """Probe the instance in the next health tick (about a second); audited."""
+        health.request_check(self.get_object(), actor=request.user)
+        return Response({"detail": "check requested"}, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(parameters=[HistoryQuerySerializer], responses={200: HealthMinuteSerializer})
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def history(self, request: Request, pk: str) -> Response:
+        """Per-minute checks, success ratio and latency percentiles (?minutes=60, max 7 days)."""
+        query = HistoryQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        instance = self.get_object()
+        rows = health.instance_history(
+            instance, since=health.history_since(query.validated_data["minutes"])
+        )
+        return Response(
+            {
+                "instance": instance.pk,
+                "minutes": HealthMinuteSerializer(rows, many=True).data,
+            }
+        )
 
     def _reason(self, request: Request) -> str:
         serializer = StateReasonSerializer(data=request.data)

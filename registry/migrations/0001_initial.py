@@ -8,7 +8,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -17,59 +16,178 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Service',
+            name="Service",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('slug', models.SlugField(max_length=100, unique=True)),
-                ('description', models.TextField(blank=True)),
-                ('check_type', models.CharField(choices=[('http', 'HTTP(S) request'), ('tcp', 'TCP connect')], default='http', max_length=8)),
-                ('check_method', models.CharField(default='GET', max_length=8)),
-                ('check_path', models.CharField(default='/health', max_length=300)),
-                ('check_expected_statuses', models.CharField(default='200-399', max_length=100)),
-                ('check_body_contains', models.CharField(blank=True, max_length=200)),
-                ('check_headers', models.JSONField(blank=True, default=dict)),
-                ('check_tls_verify', models.BooleanField(default=True)),
-                ('check_interval_seconds', models.FloatField(default=10.0, validators=[django.core.validators.MinValueValidator(0.5), django.core.validators.MaxValueValidator(3600)])),
-                ('check_timeout_seconds', models.FloatField(default=2.0, validators=[django.core.validators.MinValueValidator(0.05), django.core.validators.MaxValueValidator(300)])),
-                ('healthy_threshold', models.PositiveSmallIntegerField(default=2, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(100)])),
-                ('unhealthy_threshold', models.PositiveSmallIntegerField(default=3, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(100)])),
-                ('heartbeat_ttl_seconds', models.PositiveIntegerField(default=30, validators=[django.core.validators.MinValueValidator(1)])),
-                ('deregister_after_seconds', models.PositiveIntegerField(default=600, validators=[django.core.validators.MinValueValidator(1)])),
-                ('registration_token_prefix', models.CharField(blank=True, db_index=True, max_length=32)),
-                ('registration_token_hash', models.CharField(blank=True, max_length=64)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='services', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                ("slug", models.SlugField(max_length=100, unique=True)),
+                ("description", models.TextField(blank=True)),
+                (
+                    "check_type",
+                    models.CharField(
+                        choices=[("http", "HTTP(S) request"), ("tcp", "TCP connect")],
+                        default="http",
+                        max_length=8,
+                    ),
+                ),
+                ("check_method", models.CharField(default="GET", max_length=8)),
+                ("check_path", models.CharField(default="/health", max_length=300)),
+                ("check_expected_statuses", models.CharField(default="200-399", max_length=100)),
+                ("check_body_contains", models.CharField(blank=True, max_length=200)),
+                ("check_headers", models.JSONField(blank=True, default=dict)),
+                ("check_tls_verify", models.BooleanField(default=True)),
+                (
+                    "check_interval_seconds",
+                    models.FloatField(
+                        default=10.0,
+                        validators=[
+                            django.core.validators.MinValueValidator(0.5),
+                            django.core.validators.MaxValueValidator(3600),
+                        ],
+                    ),
+                ),
+                (
+                    "check_timeout_seconds",
+                    models.FloatField(
+                        default=2.0,
+                        validators=[
+                            django.core.validators.MinValueValidator(0.05),
+                            django.core.validators.MaxValueValidator(300),
+                        ],
+                    ),
+                ),
+                (
+                    "healthy_threshold",
+                    models.PositiveSmallIntegerField(
+                        default=2,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(100),
+                        ],
+                    ),
+                ),
+                (
+                    "unhealthy_threshold",
+                    models.PositiveSmallIntegerField(
+                        default=3,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(100),
+                        ],
+                    ),
+                ),
+                (
+                    "heartbeat_ttl_seconds",
+                    models.PositiveIntegerField(
+                        default=30, validators=[django.core.validators.MinValueValidator(1)]
+                    ),
+                ),
+                (
+                    "deregister_after_seconds",
+                    models.PositiveIntegerField(
+                        default=600, validators=[django.core.validators.MinValueValidator(1)]
+                    ),
+                ),
+                (
+                    "registration_token_prefix",
+                    models.CharField(blank=True, db_index=True, max_length=32),
+                ),
+                ("registration_token_hash", models.CharField(blank=True, max_length=64)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="services",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['slug'],
+                "ordering": ["slug"],
             },
         ),
         migrations.CreateModel(
-            name='Instance',
+            name="Instance",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('host', models.CharField(max_length=255)),
-                ('port', models.PositiveIntegerField(validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(65535)])),
-                ('scheme', models.CharField(choices=[('http', 'http'), ('https', 'https')], default='http', max_length=5)),
-                ('weight', models.PositiveIntegerField(default=100, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(10000)])),
-                ('zone', models.CharField(blank=True, max_length=64)),
-                ('tags', models.JSONField(blank=True, default=list)),
-                ('metadata', models.JSONField(blank=True, default=dict)),
-                ('health', models.CharField(choices=[('unknown', 'Unknown'), ('healthy', 'Healthy'), ('unhealthy', 'Unhealthy')], default='unknown', max_length=10)),
-                ('draining', models.BooleanField(default=False)),
-                ('state_changed_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('state_reason', models.CharField(blank=True, max_length=300)),
-                ('self_registered', models.BooleanField(default=False)),
-                ('last_heartbeat_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('service', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='instances', to='registry.service')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("host", models.CharField(max_length=255)),
+                (
+                    "port",
+                    models.PositiveIntegerField(
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(65535),
+                        ]
+                    ),
+                ),
+                (
+                    "scheme",
+                    models.CharField(
+                        choices=[("http", "http"), ("https", "https")], default="http", max_length=5
+                    ),
+                ),
+                (
+                    "weight",
+                    models.PositiveIntegerField(
+                        default=100,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(10000),
+                        ],
+                    ),
+                ),
+                ("zone", models.CharField(blank=True, max_length=64)),
+                ("tags", models.JSONField(blank=True, default=list)),
+                ("metadata", models.JSONField(blank=True, default=dict)),
+                (
+                    "health",
+                    models.CharField(
+                        choices=[
+                            ("unknown", "Unknown"),
+                            ("healthy", "Healthy"),
+                            ("unhealthy", "Unhealthy"),
+                        ],
+                        default="unknown",
+                        max_length=10,
+                    ),
+                ),
+                ("draining", models.BooleanField(default=False)),
+                ("state_changed_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("state_reason", models.CharField(blank=True, max_length=300)),
+                ("self_registered", models.BooleanField(default=False)),
+                ("last_heartbeat_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "service",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="instances",
+                        to="registry.service",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['service_id', 'host', 'port'],
-                'constraints': [models.UniqueConstraint(fields=('service', 'host', 'port'), name='instance_unique_address')],
+                "ordering": ["service_id", "host", "port"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("service", "host", "port"), name="instance_unique_address"
+                    )
+                ],
             },
         ),
     ]

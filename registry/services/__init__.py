@@ -6,4 +6,6 @@
 - self_registration.py: an instance registers, heartbeats and deregisters itself.
 - expiry.py: the heartbeat TTL (unhealthy after the TTL, removed after deregister_after).
 - audit_context.py: audit attribution for writes no user makes (a token, the TTL task).
+- health.py: operators' health actions (check now) and the health data the API reads.
+- gateways.py: the gateway workers' status reports (contracts §2).
 """

@@ -99,6 +99,9 @@ def update_instance(
             if moved
             else []
         )
+        if moved:  # the old address's passes or failures say nothing about the new one
+            instance.check_streak = 0
+            extra.append("check_streak")
         instance.save(update_fields=[*changes, *extra, "updated_at"])
     return instance
 

@@ -32,6 +32,10 @@ class ServiceFields(TypedDict, total=False):
     unhealthy_threshold: int
     heartbeat_ttl_seconds: int
     deregister_after_seconds: int
+    lb_algorithm: str
+    hash_on: str
+    hash_key: str
+    max_in_flight: int | None
 
 
 EDITABLE_FIELDS = frozenset(ServiceFields.__annotations__)
