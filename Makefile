@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench install clean
+.PHONY: run test lint bench bench-publish bench-gateway bench-health install clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "MeshGate needs Python >= 3.11")'
@@ -26,8 +26,17 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-bench: install
+# Figures, not pass/fail: each prints what it measured (bench/README.md says what and how).
+bench: bench-publish bench-gateway bench-health
+
+bench-publish: install
 	$(BIN)/python bench/publish_bench.py
+
+bench-gateway: install
+	$(BIN)/python bench/gateway_bench.py
+
+bench-health: install
+	$(BIN)/python bench/health_bench.py
 
 clean:
 	rm -rf $(VENV) var build *.egg-info

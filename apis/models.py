@@ -29,7 +29,11 @@ class Api(models.Model):
     slug = models.SlugField(max_length=100, unique=True)
     description = models.TextField(blank=True)
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="apis"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="apis",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -64,7 +68,9 @@ class ApiVersion(models.Model):
     base_path = models.CharField(max_length=200, validators=[base_path_validator])
     host = models.CharField(max_length=255, blank=True, help_text="Empty matches any Host")
     openapi_source = models.TextField(blank=True, help_text="The document exactly as uploaded")
-    openapi_format = models.CharField(max_length=4, choices=DocumentFormat.choices, default=DocumentFormat.JSON)
+    openapi_format = models.CharField(
+        max_length=4, choices=DocumentFormat.choices, default=DocumentFormat.JSON
+    )
     openapi_document = models.JSONField(default=dict, blank=True, help_text="Parsed form")
     openapi_version = models.CharField(max_length=10, blank=True)
     state = models.CharField(max_length=10, choices=Lifecycle.choices, default=Lifecycle.DRAFT)
@@ -73,19 +79,27 @@ class ApiVersion(models.Model):
     deprecated_at = models.DateTimeField(null=True, blank=True)
     retired_at = models.DateTimeField(null=True, blank=True)
     upstream_service = models.ForeignKey(
-        "registry.Service", null=True, blank=True, on_delete=models.PROTECT, related_name="api_versions"
+        "registry.Service",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="api_versions",
     )
     upstream_path = models.CharField(
         max_length=200, default="/", help_text="Prefix on the upstream that replaces the base path"
     )
     auth_mode = models.CharField(max_length=16, choices=AuthMode.choices, default=AuthMode.KEY)
     allow_key_in_query = models.BooleanField(default=False)
-    connect_timeout_ms = models.PositiveIntegerField(default=2000, validators=[MinValueValidator(1)])
+    connect_timeout_ms = models.PositiveIntegerField(
+        default=2000, validators=[MinValueValidator(1)]
+    )
     read_timeout_ms = models.PositiveIntegerField(default=30000, validators=[MinValueValidator(1)])
     total_timeout_ms = models.PositiveIntegerField(default=60000, validators=[MinValueValidator(1)])
     retries = models.PositiveSmallIntegerField(default=2)
     retry_on = models.JSONField(
-        default=list, blank=True, help_text="Causes to retry: connect-failure, 502, 503, 504, timeout"
+        default=list,
+        blank=True,
+        help_text="Causes to retry: connect-failure, 502, 503, 504, timeout",
     )
     retry_non_idempotent = models.BooleanField(default=False)
     max_body_bytes = models.PositiveBigIntegerField(default=10 * 1024 * 1024)
@@ -104,7 +118,9 @@ class ApiVersion(models.Model):
 
     def clean(self) -> None:
         if self.state != Lifecycle.DRAFT and self.upstream_service_id is None:
-            raise ValidationError({"upstream_service": "a published version needs an upstream service"})
+            raise ValidationError(
+                {"upstream_service": "a published version needs an upstream service"}
+            )
         if self.read_timeout_ms > self.total_timeout_ms:
             raise ValidationError({"read_timeout_ms": "must not exceed total_timeout_ms"})
 
@@ -122,7 +138,9 @@ class Route(models.Model):
     path_template = models.CharField(max_length=500)
     operation_id = models.CharField(max_length=200, blank=True)
     summary = models.CharField(max_length=300, blank=True)
-    auth_mode = models.CharField(max_length=16, choices=RouteAuth.choices, default=RouteAuth.INHERIT, blank=True)
+    auth_mode = models.CharField(
+        max_length=16, choices=RouteAuth.choices, default=RouteAuth.INHERIT, blank=True
+    )
     scopes = models.JSONField(default=list, blank=True)
     timeout_ms = models.PositiveIntegerField(null=True, blank=True)
     max_body_bytes = models.PositiveBigIntegerField(null=True, blank=True)
@@ -131,7 +149,9 @@ class Route(models.Model):
     class Meta:
         ordering = ["version_id", "path_template", "method"]
         constraints = [
-            models.UniqueConstraint(fields=["version", "method", "path_template"], name="route_unique_operation"),
+            models.UniqueConstraint(
+                fields=["version", "method", "path_template"], name="route_unique_operation"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -173,7 +193,9 @@ class Plan(models.Model):
 class Application(models.Model):
     """A developer's client program; it holds subscriptions, keys and OAuth2 clients."""
 
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="applications")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="applications"
+    )
     name = models.CharField(max_length=100)
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -181,17 +203,25 @@ class Application(models.Model):
 
     class Meta:
         ordering = ["name"]
-        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="application_unique_name")]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="application_unique_name")
+        ]
 
     def __str__(self) -> str:
         return self.name
 
 
 class Subscription(models.Model):
-    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="subscriptions")
-    api_version = models.ForeignKey(ApiVersion, on_delete=models.CASCADE, related_name="subscriptions")
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="subscriptions"
+    )
+    api_version = models.ForeignKey(
+        ApiVersion, on_delete=models.CASCADE, related_name="subscriptions"
+    )
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="subscriptions")
-    status = models.CharField(max_length=10, choices=SubscriptionStatus.choices, default=SubscriptionStatus.PENDING)
+    status = models.CharField(
+        max_length=10, choices=SubscriptionStatus.choices, default=SubscriptionStatus.PENDING
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.ForeignKey(
@@ -262,7 +292,9 @@ class ApiKey(models.Model):
 class OAuthClient(models.Model):
     """Links a django-oauth-toolkit application to the MeshGate application that owns it."""
 
-    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="oauth_clients")
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="oauth_clients"
+    )
     client = models.OneToOneField(
         "oauth2_provider.Application", on_delete=models.CASCADE, related_name="meshgate_client"
     )
@@ -282,6 +314,9 @@ class RevokedToken(models.Model):
     jti = models.CharField(max_length=64, unique=True)
     expires_at = models.DateTimeField(db_index=True)
     revoked_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"revoked {self.jti}"
 
 
 class IssuedToken(models.Model):

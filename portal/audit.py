@@ -17,7 +17,14 @@ _AUDITED: dict[str, list[str]] = {
     "apis.OAuthClient": [],
     "oauth2_provider.Application": ["client_secret"],
     "registry.Service": ["registration_token_hash"],
-    "registry.Instance": ["last_heartbeat_at"],
+    "registry.Instance": [
+        "last_heartbeat_at",
+        "last_check_at",
+        "last_check_ok",
+        "last_check_ms",
+        "last_check_reason",
+        "check_streak",
+    ],
 }
 
 

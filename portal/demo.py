@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 
 from apis.models import Api, Plan
 from apis.services.applications import create_application
-from apis.services.catalogue import create_api, create_api_version, import_openapi, publish_version
+from apis.services.catalogue import create_api, create_api_version, publish_version
 from apis.services.keys import create_api_key
 from apis.services.plans import create_plan
 from apis.services.subscriptions import subscribe
@@ -59,8 +59,11 @@ def _create_accounts() -> tuple[list[str], dict[str, object]]:
     for account in ACCOUNTS:
         password = secrets.token_urlsafe(12)
         user = user_model.objects.create_user(
-            username=account.username, email=f"{account.username}@example.test", password=password,
-            role=account.role, is_staff=account.role != Role.DEVELOPER,
+            username=account.username,
+            email=f"{account.username}@example.test",
+            password=password,
+            role=account.role,
+            is_staff=account.role != Role.DEVELOPER,
             is_superuser=account.role == Role.ADMIN,
         )
         users[account.username] = user
@@ -70,19 +73,34 @@ def _create_accounts() -> tuple[list[str], dict[str, object]]:
 
 def _create_catalogue(admin: object, operator: object) -> tuple[Api, Plan, object]:
     service = create_service(
-        actor=operator, name="Inventory", slug="inventory", description="Demo inventory upstream",
+        actor=operator,
+        name="Inventory",
+        slug="inventory",
+        description="Demo inventory upstream",
         check_path="/health",
     )
     for port in DEMO_PORTS:
         register_instance(service, actor=operator, host="127.0.0.1", port=port, zone="local")
-    api = create_api(actor=admin, name="Inventory", slug="inventory", description="Stock levels (demo)")
+    api = create_api(
+        actor=admin, name="Inventory", slug="inventory", description="Stock levels (demo)"
+    )
     version = create_api_version(
-        api, actor=admin, label="v1", base_path="/inventory/v1", upstream_service=service,
+        api,
+        actor=admin,
+        label="v1",
+        base_path="/inventory/v1",
+        upstream_service=service,
         source=DEMO_DOCUMENT.read_text(),
     )
     plan = create_plan(
-        api, actor=admin, name="Basic", slug="basic", requests_per_second=10, requests_per_minute=300,
-        quota_per_day=10_000, burst=20,
+        api,
+        actor=admin,
+        name="Basic",
+        slug="basic",
+        requests_per_second=10,
+        requests_per_minute=300,
+        quota_per_day=10_000,
+        burst=20,
     )
     version = publish_version(version, actor=admin)
     return api, plan, version
@@ -97,12 +115,14 @@ def seed_demo() -> list[str]:
     lines, users = _create_accounts()
     _api, plan, version = _create_catalogue(users["admin"], users["operator"])
     developer = users["developer"]
-    app = create_application(developer, actor=developer, name="demo-app", description="Demo application")
+    app = create_application(
+        developer, actor=developer, name="demo-app", description="Demo application"
+    )
     subscribe(app, actor=developer, api_version=version, plan=plan)
     _key, raw_key = create_api_key(app, actor=developer, name="demo key")
     lines.append(f"api key    {raw_key}  (application demo-app, plan basic)")
-    lines.append("gateway    (once the data plane lands) curl -H 'X-API-Key: " + raw_key + "' http://127.0.0.1:8080/inventory/v1/items")
+    lines.append(
+        "gateway    curl -H 'X-API-Key: " + raw_key + "' http://127.0.0.1:8080/inventory/v1/items"
+    )
     _save_credentials(lines)
     return lines
-
-

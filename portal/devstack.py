@@ -39,10 +39,14 @@ class Stack:
         print(f"[meshgate] starting {name}: {' '.join(args)}", flush=True)
         # Own process group, so Ctrl-C reaches the supervisor alone and it can stop
         # the children in order instead of them all dying mid-write.
-        self.processes[name] = subprocess.Popen(args, cwd=ROOT, env=self.env, start_new_session=True)
+        self.processes[name] = subprocess.Popen(
+            args, cwd=ROOT, env=self.env, start_new_session=True
+        )
 
     def first_exited(self) -> str | None:
-        return next((name for name, proc in self.processes.items() if proc.poll() is not None), None)
+        return next(
+            (name for name, proc in self.processes.items() if proc.poll() is not None), None
+        )
 
     def stop(self) -> None:
         for name, proc in reversed(self.processes.items()):
@@ -98,13 +102,36 @@ def start_services(stack: Stack) -> None:
     for index, port in enumerate(DEMO_PORTS):
         name = f"inventory-{'ab'[index]}"
         stack.start(name, PYTHON, "-m", "portal.demo_upstream", "--port", str(port), "--name", name)
-    stack.start("portal", PYTHON, "manage.py", "runserver", f"127.0.0.1:{PORTAL_PORT}", "--noreload")
-    stack.start("worker", PYTHON, "-m", "celery", "-A", "portal", "worker", "-l", "info", "--concurrency", "2")
-    stack.start("beat", PYTHON, "-m", "celery", "-A", "portal", "beat", "-l", "info")
+    stack.start(
+        "portal", PYTHON, "manage.py", "runserver", f"127.0.0.1:{PORTAL_PORT}", "--noreload"
+    )
+    # warning, not info: beat fires a health tick every second, and info would log each one twice.
+    stack.start(
+        "worker",
+        PYTHON,
+        "-m",
+        "celery",
+        "-A",
+        "portal",
+        "worker",
+        "-l",
+        "warning",
+        "--concurrency",
+        "2",
+    )
+    stack.start("beat", PYTHON, "-m", "celery", "-A", "portal", "beat", "-l", "warning")
     if gateway_available():
         stack.start(
-            "gateway", PYTHON, "-m", "gateway_runtime", "--redis", stack.env["REDIS_URL"],
-            "--listen", f"127.0.0.1:{GATEWAY_PORT}", "--workers", "1",
+            "gateway",
+            PYTHON,
+            "-m",
+            "gateway_runtime",
+            "--redis",
+            stack.env["REDIS_URL"],
+            "--listen",
+            f"127.0.0.1:{GATEWAY_PORT}",
+            "--workers",
+            "1",
         )
 
 
@@ -112,7 +139,9 @@ def check_ports() -> None:
     wanted = [PORTAL_PORT, *DEMO_PORTS] + ([GATEWAY_PORT] if gateway_available() else [])
     busy = [port for port in wanted if not port_is_free(port)]
     if busy:
-        sys.exit(f"ports already in use: {busy}; stop whatever listens there (an earlier `make run`?)")
+        sys.exit(
+            f"ports already in use: {busy}; stop whatever listens there (an earlier `make run`?)"
+        )
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:
@@ -134,10 +163,16 @@ def main() -> int:
         manage(env, "seed_demo")
         manage(env, "publish")
         start_services(stack)
-        print(f"[meshgate] portal on http://127.0.0.1:{PORTAL_PORT}/ — Ctrl-C stops everything", flush=True)
+        print(
+            f"[meshgate] portal on http://127.0.0.1:{PORTAL_PORT}/ — Ctrl-C stops everything",
+            flush=True,
+        )
         while (exited := stack.first_exited()) is None:
             time.sleep(0.5)
-        print(f"[meshgate] {exited} exited with {stack.processes[exited].returncode}; stopping", flush=True)
+        print(
+            f"[meshgate] {exited} exited with {stack.processes[exited].returncode}; stopping",
+            flush=True,
+        )
         return 1
     except KeyboardInterrupt:
         return 0

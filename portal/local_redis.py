@@ -19,7 +19,9 @@ import redis
 
 def redis_answers(url: str, timeout: float = 0.5) -> bool:
     try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout).ping())
+        return bool(
+            redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout).ping()
+        )
     except (redis.RedisError, OSError):
         return False
 
@@ -75,8 +77,19 @@ def start_local_redis(port: int | None = None, data_dir: Path | None = None) -> 
     directory = data_dir or Path(tempfile.mkdtemp(prefix="meshgate-redis-"))
     directory.mkdir(parents=True, exist_ok=True)
     command = [
-        _server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-        "--appendonly", "no", "--dir", str(directory), "--protected-mode", "yes",
+        _server_binary(),
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(directory),
+        "--protected-mode",
+        "yes",
     ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     server = LocalRedis(port=port, process=process, data_dir=directory, owns_dir=owns_dir)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -52,6 +53,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_htmx",
     "oauth2_provider",
     "django_celery_beat",
     "auditlog",
@@ -67,6 +69,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
 ]
@@ -133,9 +136,20 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
-LOGIN_URL = "/admin/login/"
+# The web UI's own sign-in (portal/accounts); the Django admin keeps its login page.
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
 
+# Console in development; pytest-django swaps in the locmem backend for tests (mail.outbox).
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+# Confirmation and password-reset links last this long.
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3 * 24 * 3600, minimum=60)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "meshgate@localhost")
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -218,11 +232,32 @@ MESHGATE_PUBLISH = {
     "DEBOUNCE_SECONDS": env_float("MESHGATE_PUBLISH_DEBOUNCE", 0.5),
     "HISTORY": env_int("MESHGATE_PUBLISH_HISTORY", 20, minimum=1),
     # Check each published snapshot against the JSON Schema (costs seconds at 100k keys).
-    "VALIDATE": env_bool("MESHGATE_PUBLISH_VALIDATE", DEBUG),
+    "VALIDATE": env_bool("MESHGATE_PUBLISH_VALIDATE", True),
 }
 # Where clients reach the gateway: exported OpenAPI documents name it in `servers`.
 MESHGATE_GATEWAY = {
     "PUBLIC_URL": env_str("MESHGATE_GATEWAY_URL", "http://127.0.0.1:8080"),
+}
+# Health workers (registry/health/): beat fires one tick per shard per second; see
+# registry/health/__init__.py for how ticks, leases and windows fit together.
+MESHGATE_HEALTH: dict[str, Any] = {
+    "SHARDS": env_int("MESHGATE_HEALTH_SHARDS", 1, minimum=1),
+    # Queue of the tick tasks. A tick takes milliseconds (probes run on a thread of the
+    # worker process), so the default queue and any pool will do.
+    "QUEUE": env_str("MESHGATE_HEALTH_QUEUE", "celery"),
+    # Each tick (beat: every second) schedules probes up to this far ahead, so a tick that
+    # arrives up to LOOKAHEAD - 1 s late finds its probes already fired on time.
+    "LOOKAHEAD_SECONDS": env_float("MESHGATE_HEALTH_LOOKAHEAD", 2.0, minimum=1.0),
+    # A shard lease not renewed for this long passes to another worker.
+    "LEASE_SECONDS": env_float("MESHGATE_HEALTH_LEASE", 3.0, minimum=0.5),
+    "CONCURRENCY": env_int("MESHGATE_HEALTH_CONCURRENCY", 500, minimum=1),
+    "RETENTION_DAYS": env_int("MESHGATE_HEALTH_RETENTION_DAYS", 7, minimum=1),
+    # Missing results for this many intervals mark an instance's health data stale.
+    "STALE_INTERVALS": env_int("MESHGATE_HEALTH_STALE_INTERVALS", 3, minimum=1),
+}
+# The developer portal: whether visitors may browse the catalogue and references before logging in.
+MESHGATE_PORTAL = {
+    "PUBLIC_CATALOGUE": env_bool("MESHGATE_PUBLIC_CATALOGUE", True),
 }
 MESHGATE_KEYS = {
     "ROTATION_GRACE_SECONDS": env_int("MESHGATE_KEY_ROTATION_GRACE", 24 * 3600, minimum=0),
@@ -232,7 +267,9 @@ MESHGATE_OAUTH = {
     "AUDIENCE": env_str("MESHGATE_OAUTH_AUDIENCE", "meshgate-gateway"),
     # Ed25519 key signing the JWT access tokens: the PEM in MESHGATE_OAUTH_SIGNING_KEY when
     # set (all portal hosts must share it), else this file, created (0600) on first use.
-    "SIGNING_KEY_FILE": env_str("MESHGATE_OAUTH_SIGNING_KEY_FILE", str(VAR_DIR / "oauth_signing_key.pem")),
+    "SIGNING_KEY_FILE": env_str(
+        "MESHGATE_OAUTH_SIGNING_KEY_FILE", str(VAR_DIR / "oauth_signing_key.pem")
+    ),
 }
 
 AUDITLOG_INCLUDE_ALL_MODELS = False

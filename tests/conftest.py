@@ -52,7 +52,11 @@ def redis_client(redis_url: str) -> Iterator[redis_lib.Redis]:
 
 def _make_user(django_user_model, username: str, role: str, **extra):  # type: ignore[no-untyped-def]
     return django_user_model.objects.create_user(
-        username=username, email=f"{username}@example.test", password="correct-horse-9", role=role, **extra
+        username=username,
+        email=f"{username}@example.test",
+        password="correct-horse-9",
+        role=role,
+        **extra,
     )
 
 

@@ -77,6 +77,10 @@ SERVICE = Kind(
         "unhealthy_threshold",
         "heartbeat_ttl_seconds",
         "deregister_after_seconds",
+        "lb_algorithm",
+        "hash_on",
+        "hash_key",
+        "max_in_flight",
     ),
     ("instances",),
 )

@@ -5,161 +5,335 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Api',
+            name="Api",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('slug', models.SlugField(max_length=100, unique=True)),
-                ('description', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                ("slug", models.SlugField(max_length=100, unique=True)),
+                ("description", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'verbose_name': 'API',
-                'ordering': ['slug'],
+                "verbose_name": "API",
+                "ordering": ["slug"],
             },
         ),
         migrations.CreateModel(
-            name='ApiKey',
+            name="ApiKey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(blank=True, max_length=100)),
-                ('prefix', models.CharField(max_length=32, unique=True)),
-                ('key_hash', models.CharField(max_length=64)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('expires_at', models.DateTimeField(blank=True, null=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('last_used_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(blank=True, max_length=100)),
+                ("prefix", models.CharField(max_length=32, unique=True)),
+                ("key_hash", models.CharField(max_length=64)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("expires_at", models.DateTimeField(blank=True, null=True)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                ("last_used_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'verbose_name': 'API key',
-                'ordering': ['-created_at'],
+                "verbose_name": "API key",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='ApiVersion',
+            name="ApiVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('label', models.CharField(max_length=40)),
-                ('base_path', models.CharField(max_length=200, validators=[django.core.validators.RegexValidator('^/([A-Za-z0-9._~\\-]+(/[A-Za-z0-9._~\\-]+)*)?$', "must start with '/', contain no '//' and no trailing '/', e.g. /petstore/v1")])),
-                ('host', models.CharField(blank=True, help_text='Empty matches any Host', max_length=255)),
-                ('openapi_source', models.TextField(blank=True, help_text='The document exactly as uploaded')),
-                ('openapi_format', models.CharField(choices=[('json', 'JSON'), ('yaml', 'YAML')], default='json', max_length=4)),
-                ('openapi_document', models.JSONField(blank=True, default=dict, help_text='Parsed form')),
-                ('openapi_version', models.CharField(blank=True, max_length=10)),
-                ('state', models.CharField(choices=[('draft', 'Draft'), ('published', 'Published'), ('deprecated', 'Deprecated'), ('retired', 'Retired')], default='draft', max_length=10)),
-                ('sunset_at', models.DateTimeField(blank=True, null=True)),
-                ('published_at', models.DateTimeField(blank=True, null=True)),
-                ('deprecated_at', models.DateTimeField(blank=True, null=True)),
-                ('retired_at', models.DateTimeField(blank=True, null=True)),
-                ('upstream_path', models.CharField(default='/', help_text='Prefix on the upstream that replaces the base path', max_length=200)),
-                ('auth_mode', models.CharField(choices=[('key', 'API key'), ('oauth2', 'OAuth2 bearer token'), ('key_or_oauth2', 'API key or OAuth2'), ('public', 'Public (no authentication)')], default='key', max_length=16)),
-                ('allow_key_in_query', models.BooleanField(default=False)),
-                ('connect_timeout_ms', models.PositiveIntegerField(default=2000, validators=[django.core.validators.MinValueValidator(1)])),
-                ('read_timeout_ms', models.PositiveIntegerField(default=30000, validators=[django.core.validators.MinValueValidator(1)])),
-                ('total_timeout_ms', models.PositiveIntegerField(default=60000, validators=[django.core.validators.MinValueValidator(1)])),
-                ('retries', models.PositiveSmallIntegerField(default=2)),
-                ('retry_on', models.JSONField(blank=True, default=list, help_text='Causes to retry: connect-failure, 502, 503, 504, timeout')),
-                ('retry_non_idempotent', models.BooleanField(default=False)),
-                ('max_body_bytes', models.PositiveBigIntegerField(default=10485760)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("label", models.CharField(max_length=40)),
+                (
+                    "base_path",
+                    models.CharField(
+                        max_length=200,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^/([A-Za-z0-9._~\\-]+(/[A-Za-z0-9._~\\-]+)*)?$",
+                                "must start with '/', contain no '//' and no trailing '/', e.g. /petstore/v1",
+                            )
+                        ],
+                    ),
+                ),
+                (
+                    "host",
+                    models.CharField(
+                        blank=True, help_text="Empty matches any Host", max_length=255
+                    ),
+                ),
+                (
+                    "openapi_source",
+                    models.TextField(blank=True, help_text="The document exactly as uploaded"),
+                ),
+                (
+                    "openapi_format",
+                    models.CharField(
+                        choices=[("json", "JSON"), ("yaml", "YAML")], default="json", max_length=4
+                    ),
+                ),
+                (
+                    "openapi_document",
+                    models.JSONField(blank=True, default=dict, help_text="Parsed form"),
+                ),
+                ("openapi_version", models.CharField(blank=True, max_length=10)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("published", "Published"),
+                            ("deprecated", "Deprecated"),
+                            ("retired", "Retired"),
+                        ],
+                        default="draft",
+                        max_length=10,
+                    ),
+                ),
+                ("sunset_at", models.DateTimeField(blank=True, null=True)),
+                ("published_at", models.DateTimeField(blank=True, null=True)),
+                ("deprecated_at", models.DateTimeField(blank=True, null=True)),
+                ("retired_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "upstream_path",
+                    models.CharField(
+                        default="/",
+                        help_text="Prefix on the upstream that replaces the base path",
+                        max_length=200,
+                    ),
+                ),
+                (
+                    "auth_mode",
+                    models.CharField(
+                        choices=[
+                            ("key", "API key"),
+                            ("oauth2", "OAuth2 bearer token"),
+                            ("key_or_oauth2", "API key or OAuth2"),
+                            ("public", "Public (no authentication)"),
+                        ],
+                        default="key",
+                        max_length=16,
+                    ),
+                ),
+                ("allow_key_in_query", models.BooleanField(default=False)),
+                (
+                    "connect_timeout_ms",
+                    models.PositiveIntegerField(
+                        default=2000, validators=[django.core.validators.MinValueValidator(1)]
+                    ),
+                ),
+                (
+                    "read_timeout_ms",
+                    models.PositiveIntegerField(
+                        default=30000, validators=[django.core.validators.MinValueValidator(1)]
+                    ),
+                ),
+                (
+                    "total_timeout_ms",
+                    models.PositiveIntegerField(
+                        default=60000, validators=[django.core.validators.MinValueValidator(1)]
+                    ),
+                ),
+                ("retries", models.PositiveSmallIntegerField(default=2)),
+                (
+                    "retry_on",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="Causes to retry: connect-failure, 502, 503, 504, timeout",
+                    ),
+                ),
+                ("retry_non_idempotent", models.BooleanField(default=False)),
+                ("max_body_bytes", models.PositiveBigIntegerField(default=10485760)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['api__slug', 'label'],
+                "ordering": ["api__slug", "label"],
             },
         ),
         migrations.CreateModel(
-            name='Application',
+            name="Application",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('description', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                ("description", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='OAuthClient',
+            name="OAuthClient",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'verbose_name': 'OAuth2 client',
-                'ordering': ['-created_at'],
+                "verbose_name": "OAuth2 client",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Plan',
+            name="Plan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('slug', models.SlugField(max_length=100)),
-                ('description', models.TextField(blank=True)),
-                ('requests_per_second', models.PositiveIntegerField(blank=True, null=True)),
-                ('requests_per_minute', models.PositiveIntegerField(blank=True, null=True)),
-                ('quota_per_day', models.PositiveIntegerField(blank=True, null=True)),
-                ('quota_per_month', models.PositiveIntegerField(blank=True, null=True)),
-                ('burst', models.PositiveIntegerField(blank=True, null=True)),
-                ('approval_required', models.BooleanField(default=False)),
-                ('redis_down_policy', models.CharField(choices=[('local', 'Enforce per-gateway local limits'), ('fail_closed', 'Refuse requests (fail closed)')], default='local', max_length=12)),
-                ('is_active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                ("slug", models.SlugField(max_length=100)),
+                ("description", models.TextField(blank=True)),
+                ("requests_per_second", models.PositiveIntegerField(blank=True, null=True)),
+                ("requests_per_minute", models.PositiveIntegerField(blank=True, null=True)),
+                ("quota_per_day", models.PositiveIntegerField(blank=True, null=True)),
+                ("quota_per_month", models.PositiveIntegerField(blank=True, null=True)),
+                ("burst", models.PositiveIntegerField(blank=True, null=True)),
+                ("approval_required", models.BooleanField(default=False)),
+                (
+                    "redis_down_policy",
+                    models.CharField(
+                        choices=[
+                            ("local", "Enforce per-gateway local limits"),
+                            ("fail_closed", "Refuse requests (fail closed)"),
+                        ],
+                        default="local",
+                        max_length=12,
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['api__slug', 'slug'],
+                "ordering": ["api__slug", "slug"],
             },
         ),
         migrations.CreateModel(
-            name='RevokedToken',
+            name="RevokedToken",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('jti', models.CharField(max_length=64, unique=True)),
-                ('expires_at', models.DateTimeField(db_index=True)),
-                ('revoked_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("jti", models.CharField(max_length=64, unique=True)),
+                ("expires_at", models.DateTimeField(db_index=True)),
+                ("revoked_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Route',
+            name="Route",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('method', models.CharField(choices=[('GET', 'Get'), ('PUT', 'Put'), ('POST', 'Post'), ('DELETE', 'Delete'), ('OPTIONS', 'Options'), ('HEAD', 'Head'), ('PATCH', 'Patch'), ('TRACE', 'Trace')], max_length=7)),
-                ('path_template', models.CharField(max_length=500)),
-                ('operation_id', models.CharField(blank=True, max_length=200)),
-                ('summary', models.CharField(blank=True, max_length=300)),
-                ('auth_mode', models.CharField(blank=True, choices=[('', 'Inherit from the version'), ('key', 'API key'), ('oauth2', 'OAuth2 bearer token'), ('key_or_oauth2', 'API key or OAuth2'), ('public', 'Public (no authentication)')], default='', max_length=16)),
-                ('scopes', models.JSONField(blank=True, default=list)),
-                ('timeout_ms', models.PositiveIntegerField(blank=True, null=True)),
-                ('max_body_bytes', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('enabled', models.BooleanField(default=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "method",
+                    models.CharField(
+                        choices=[
+                            ("GET", "Get"),
+                            ("PUT", "Put"),
+                            ("POST", "Post"),
+                            ("DELETE", "Delete"),
+                            ("OPTIONS", "Options"),
+                            ("HEAD", "Head"),
+                            ("PATCH", "Patch"),
+                            ("TRACE", "Trace"),
+                        ],
+                        max_length=7,
+                    ),
+                ),
+                ("path_template", models.CharField(max_length=500)),
+                ("operation_id", models.CharField(blank=True, max_length=200)),
+                ("summary", models.CharField(blank=True, max_length=300)),
+                (
+                    "auth_mode",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "Inherit from the version"),
+                            ("key", "API key"),
+                            ("oauth2", "OAuth2 bearer token"),
+                            ("key_or_oauth2", "API key or OAuth2"),
+                            ("public", "Public (no authentication)"),
+                        ],
+                        default="",
+                        max_length=16,
+                    ),
+                ),
+                ("scopes", models.JSONField(blank=True, default=list)),
+                ("timeout_ms", models.PositiveIntegerField(blank=True, null=True)),
+                ("max_body_bytes", models.PositiveBigIntegerField(blank=True, null=True)),
+                ("enabled", models.BooleanField(default=True)),
             ],
             options={
-                'ordering': ['version_id', 'path_template', 'method'],
+                "ordering": ["version_id", "path_template", "method"],
             },
         ),
         migrations.CreateModel(
-            name='Subscription',
+            name="Subscription",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('pending', 'Pending approval'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('revoked', 'Revoked')], default='pending', max_length=10)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending approval"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                            ("revoked", "Revoked"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
     ]

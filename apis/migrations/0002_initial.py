@@ -6,109 +6,180 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('apis', '0001_initial'),
-        ('registry', '0001_initial'),
+        ("apis", "0001_initial"),
+        ("registry", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
         migrations.swappable_dependency(settings.OAUTH2_PROVIDER_APPLICATION_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='api',
-            name='owner',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='apis', to=settings.AUTH_USER_MODEL),
+            model_name="api",
+            name="owner",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="apis",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='apikey',
-            name='replaced_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='replaces', to='apis.apikey'),
+            model_name="apikey",
+            name="replaced_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="replaces",
+                to="apis.apikey",
+            ),
         ),
         migrations.AddField(
-            model_name='apiversion',
-            name='api',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='versions', to='apis.api'),
+            model_name="apiversion",
+            name="api",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="versions", to="apis.api"
+            ),
         ),
         migrations.AddField(
-            model_name='apiversion',
-            name='upstream_service',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='api_versions', to='registry.service'),
+            model_name="apiversion",
+            name="upstream_service",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="api_versions",
+                to="registry.service",
+            ),
         ),
         migrations.AddField(
-            model_name='application',
-            name='owner',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='applications', to=settings.AUTH_USER_MODEL),
+            model_name="application",
+            name="owner",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="applications",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='apikey',
-            name='application',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='api_keys', to='apis.application'),
+            model_name="apikey",
+            name="application",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="api_keys",
+                to="apis.application",
+            ),
         ),
         migrations.AddField(
-            model_name='oauthclient',
-            name='application',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='oauth_clients', to='apis.application'),
+            model_name="oauthclient",
+            name="application",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="oauth_clients",
+                to="apis.application",
+            ),
         ),
         migrations.AddField(
-            model_name='oauthclient',
-            name='client',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='meshgate_client', to=settings.OAUTH2_PROVIDER_APPLICATION_MODEL),
+            model_name="oauthclient",
+            name="client",
+            field=models.OneToOneField(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="meshgate_client",
+                to=settings.OAUTH2_PROVIDER_APPLICATION_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='plan',
-            name='api',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='plans', to='apis.api'),
+            model_name="plan",
+            name="api",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="plans", to="apis.api"
+            ),
         ),
         migrations.AddField(
-            model_name='route',
-            name='version',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='routes', to='apis.apiversion'),
+            model_name="route",
+            name="version",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="routes",
+                to="apis.apiversion",
+            ),
         ),
         migrations.AddField(
-            model_name='subscription',
-            name='api_version',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='subscriptions', to='apis.apiversion'),
+            model_name="subscription",
+            name="api_version",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="subscriptions",
+                to="apis.apiversion",
+            ),
         ),
         migrations.AddField(
-            model_name='subscription',
-            name='application',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='subscriptions', to='apis.application'),
+            model_name="subscription",
+            name="application",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="subscriptions",
+                to="apis.application",
+            ),
         ),
         migrations.AddField(
-            model_name='subscription',
-            name='decided_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="subscription",
+            name="decided_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='subscription',
-            name='plan',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='subscriptions', to='apis.plan'),
+            model_name="subscription",
+            name="plan",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="subscriptions",
+                to="apis.plan",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='apiversion',
-            constraint=models.UniqueConstraint(fields=('api', 'label'), name='apiversion_unique_label'),
+            model_name="apiversion",
+            constraint=models.UniqueConstraint(
+                fields=("api", "label"), name="apiversion_unique_label"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='apiversion',
-            constraint=models.UniqueConstraint(fields=('host', 'base_path'), name='apiversion_unique_mount'),
+            model_name="apiversion",
+            constraint=models.UniqueConstraint(
+                fields=("host", "base_path"), name="apiversion_unique_mount"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='application',
-            constraint=models.UniqueConstraint(fields=('owner', 'name'), name='application_unique_name'),
+            model_name="application",
+            constraint=models.UniqueConstraint(
+                fields=("owner", "name"), name="application_unique_name"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='plan',
-            constraint=models.UniqueConstraint(fields=('api', 'slug'), name='plan_unique_slug'),
+            model_name="plan",
+            constraint=models.UniqueConstraint(fields=("api", "slug"), name="plan_unique_slug"),
         ),
         migrations.AddConstraint(
-            model_name='route',
-            constraint=models.UniqueConstraint(fields=('version', 'method', 'path_template'), name='route_unique_operation'),
+            model_name="route",
+            constraint=models.UniqueConstraint(
+                fields=("version", "method", "path_template"), name="route_unique_operation"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='subscription',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['pending', 'approved'])), fields=('application', 'api_version'), name='subscription_one_open_per_version'),
+            model_name="subscription",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status__in", ["pending", "approved"])),
+                fields=("application", "api_version"),
+                name="subscription_one_open_per_version",
+            ),
         ),
     ]

@@ -6,20 +6,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('apis', '0002_initial'),
+        ("apis", "0002_initial"),
         migrations.swappable_dependency(settings.OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='IssuedToken',
+            name="IssuedToken",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('jti', models.CharField(max_length=64, unique=True)),
-                ('expires_at', models.DateTimeField()),
-                ('access_token', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='meshgate_jti', to=settings.OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("jti", models.CharField(max_length=64, unique=True)),
+                ("expires_at", models.DateTimeField()),
+                (
+                    "access_token",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="meshgate_jti",
+                        to=settings.OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL,
+                    ),
+                ),
             ],
         ),
     ]

@@ -12,7 +12,11 @@ def schedule(apps, schema_editor):
     )
     apps.get_model("django_celery_beat", "PeriodicTask").objects.update_or_create(
         name=TASK_NAME,
-        defaults={"task": "apis.tasks.purge_expired_revocations", "interval": interval, "enabled": True},
+        defaults={
+            "task": "apis.tasks.purge_expired_revocations",
+            "interval": interval,
+            "enabled": True,
+        },
     )
     # Historical models skip django-celery-beat's signals; tell a running beat to reload.
     apps.get_model("django_celery_beat", "PeriodicTasks").objects.update_or_create(

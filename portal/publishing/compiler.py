@@ -29,6 +29,7 @@ from gateway_runtime.contract.snapshot import (
     SCHEMA_VERSION,
     ApiEntry,
     ApplicationEntry,
+    BalancerName,
     Consumers,
     InstanceEntry,
     KeyEntry,
@@ -38,6 +39,7 @@ from gateway_runtime.contract.snapshot import (
     Snapshot,
     UpstreamEntry,
 )
+from registry.choices import HashOn, LbAlgorithm
 from registry.models import Instance, Service
 
 # Drafts never reach the gateway; retired versions do, so it can answer 410.
@@ -241,15 +243,35 @@ def _plans() -> dict[str, PlanEntry]:
     }
 
 
+# The registry's algorithm names -> the balancer names the gateway reads (balancer.py).
+GATEWAY_BALANCERS: dict[str, BalancerName] = {
+    LbAlgorithm.LEAST_REQUEST: "least_request",
+    LbAlgorithm.ROUND_ROBIN: "round_robin",
+    LbAlgorithm.CONSISTENT_HASH: "maglev",
+}
+
+
+def gateway_hash_on(algorithm: str, hash_on: str, hash_key: str) -> str | None:
+    """The snapshot's `hash_on`: 'header:X-User', 'cookie:sid', 'ip', or None (no hashing)."""
+    if algorithm != LbAlgorithm.CONSISTENT_HASH or hash_on == HashOn.NONE:
+        return None
+    return "ip" if hash_on == HashOn.IP else f"{hash_on}:{hash_key}"
+
+
 def _upstreams() -> dict[str, UpstreamEntry]:
-    services = Service.objects.values_list("id", "slug", "name")
+    services = Service.objects.values_list(
+        "id", "slug", "name", "lb_algorithm", "hash_on", "hash_key", "max_in_flight"
+    )
     upstreams: dict[str, UpstreamEntry] = {}
     by_id: dict[int, list[InstanceEntry]] = {}
-    for service_id, slug, name in services:
+    for service_id, slug, name, algorithm, hash_on, hash_key, max_in_flight in services:
         upstreams[slug] = {
             "id": service_id,
             "name": name,
             "instances": by_id.setdefault(service_id, []),
+            "balancer": GATEWAY_BALANCERS[algorithm],
+            "hash_on": gateway_hash_on(algorithm, hash_on, hash_key),
+            "max_in_flight": max_in_flight,
         }
     for service_id, entry in _instance_rows():
         by_id[service_id].append(entry)

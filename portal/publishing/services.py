@@ -97,9 +97,9 @@ def _next_revision_number() -> int:
 
 
 def _check(document: Any) -> None:
-    # Off by default outside DEBUG: the schema check of a 100,000-key document costs
-    # seconds (see docs/snapshot.md), and the compiler's output is typed and tested.
-    if not settings.MESHGATE_PUBLISH.get("VALIDATE", settings.DEBUG):
+    # On by default: the Rust schema validator checks a 100,000-key document in about 0.25 s
+    # (docs/snapshot.md); MESHGATE_PUBLISH_VALIDATE=0 skips it for the largest catalogues.
+    if not settings.MESHGATE_PUBLISH.get("VALIDATE", True):
         return
     problems = validate_snapshot(document)
     if problems:

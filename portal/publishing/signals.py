@@ -35,7 +35,19 @@ WATCHED = (
 # Fields whose changes alone do not make a new snapshot.
 UNPUBLISHED_FIELDS: dict[str, frozenset[str]] = {
     "registry.Instance": frozenset(
-        {"health", "state_changed_at", "state_reason", "last_heartbeat_at", "updated_at"}
+        {
+            "health",
+            "state_changed_at",
+            "state_reason",
+            "last_heartbeat_at",
+            "updated_at",
+            # The health workers' latest-result columns (registry/health/recording.py).
+            "last_check_at",
+            "last_check_ok",
+            "last_check_ms",
+            "last_check_reason",
+            "check_streak",
+        }
     ),
     "apis.ApiKey": frozenset({"last_used_at"}),
 }

@@ -124,6 +124,22 @@ def test_it_rejects_an_unknown_upstream_service(existing: dict[str, Any], tmp_pa
     assert catalog_state() == existing
 
 
+def test_it_rejects_a_hash_key_that_is_not_a_header_name(
+    existing: dict[str, Any], tmp_path: Path
+) -> None:
+    broken = GOOD.replace(
+        "    name: Stock\n    instances:",
+        "    name: Stock\n    lb_algorithm: consistent_hash\n    hash_on: header\n"
+        "    hash_key: X User\n    instances:",
+    )
+
+    message = _import_fails(tmp_path, broken)
+
+    line = line_of(broken, "hash_key: X User")
+    assert f"services[0].hash_key (line {line}): 'X User' is not a valid header name" in message
+    assert catalog_state() == existing
+
+
 def test_it_points_into_a_broken_openapi_document(existing: dict[str, Any], tmp_path: Path) -> None:
     document = INVENTORY_DOCUMENT.replace(
         '      responses:\n        "201":',

@@ -89,6 +89,37 @@ def test_export_is_sorted_and_headed_by_the_format_version(catalogue: Any) -> No
     assert versions[0]["openapi"].startswith("openapi: 3.0.3\n")
 
 
+def test_export_carries_each_services_load_balancing(catalogue: Any) -> None:
+    services = {s["slug"]: s for s in yaml.safe_load(export_text())["services"]}
+
+    balancing = ("lb_algorithm", "hash_on", "hash_key", "max_in_flight")
+    assert [services["inventory"][name] for name in balancing] == [
+        "consistent_hash",
+        "header",
+        "X-User",
+        64,
+    ]
+    assert [services["billing"][name] for name in balancing] == ["least_request", "none", "", None]
+
+
+def test_a_file_without_load_balancing_fields_gets_the_defaults(
+    catalogue: Any, tmp_path: Path
+) -> None:
+    def drop(state: dict[str, Any]) -> None:
+        for name in ("lb_algorithm", "hash_on", "hash_key", "max_in_flight"):
+            del state["services"][1][name]
+
+    run_import(_write(tmp_path, _edited(export_text(), drop)), "--yes")
+
+    inventory = Service.objects.get(slug="inventory")
+    assert (inventory.lb_algorithm, inventory.hash_on, inventory.hash_key) == (
+        "least_request",
+        "none",
+        "",
+    )
+    assert inventory.max_in_flight is None
+
+
 def test_export_keeps_secrets_and_developer_data_out(catalogue: Any) -> None:
     text = export_text()
 

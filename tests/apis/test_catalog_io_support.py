@@ -90,6 +90,10 @@ def build_catalogue(admin: Any, developer: Any) -> Secrets:
         description="Stock\nlevels",
         check_path="/healthz",
         check_interval_seconds=5,
+        lb_algorithm="consistent_hash",
+        hash_on="header",
+        hash_key="X-User",
+        max_in_flight=64,
     )
     for port, zone in ((9102, "b"), (9101, "a")):
         register_instance(

@@ -109,6 +109,16 @@ def test_it_shows_draining_over_health_and_lists_every_service(snapshot: dict[st
     assert snapshot["upstreams"]["spare"]["instances"] == []
 
 
+def test_it_publishes_each_services_balancing_in_the_gateways_vocabulary(
+    snapshot: dict[str, Any],
+) -> None:
+    balancing = ("balancer", "hash_on", "max_in_flight")
+    pets, spare = snapshot["upstreams"]["pets"], snapshot["upstreams"]["spare"]
+    # The registry's consistent_hash on header X-User is the gateway's maglev on "header:X-User".
+    assert [pets[name] for name in balancing] == ["maglev", "header:X-User", 100]
+    assert [spare[name] for name in balancing] == ["least_request", None, None]
+
+
 def test_it_publishes_only_unexpired_revoked_tokens(snapshot: dict[str, Any]) -> None:
     expected = int((FROZEN_AT + dt.timedelta(minutes=10)).timestamp())
     assert snapshot["oauth"]["revoked"] == [{"jti": "jti-live", "exp": expected}]
