@@ -26,7 +26,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# Figures, not pass/fail: each prints what it measured (bench/README.md says what and how).
+# Figures, not pass/fail: each prints what it measured (the README's Benchmarks section).
 bench: bench-publish bench-gateway bench-health
 
 bench-publish: install

@@ -24,7 +24,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import redis
-from django.db import DatabaseError, close_old_connections
+from django.db import DatabaseError, close_old_connections, connection
 
 from portal.redis import redis_key
 from registry.health.history import minute_label
@@ -36,6 +36,7 @@ from registry.health.targets import Target
 logger = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 0.1
+IDLE_CLOSE_SECONDS = 2.0
 
 
 @dataclass
@@ -75,8 +76,16 @@ class Sink:
 
     def drain(self, until: Tally | None = None) -> None:
         """Record batches until `until` is finished (forever when None)."""
+        busy_at = time.monotonic()
         while True:
             results, finished = self._collect()
+            if results or finished:
+                busy_at = time.monotonic()
+            elif until is None and time.monotonic() - busy_at > IDLE_CLOSE_SECONDS:
+                # An idle background recorder gives its database connection back, so a
+                # quiet worker holds no session open (and a test database can be dropped).
+                connection.close()
+                busy_at = time.monotonic()
             self._record(results)
             for tally, future in finished:
                 _close(tally, future)
