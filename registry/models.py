@@ -30,6 +30,29 @@ def parse_status_spec(spec: str) -> list[tuple[int, int]]:
     return ranges
 
 
+# How a service is checked and balanced, as an operator tunes it. The REST API and the
+# catalogue YAML read this one list.
+SERVICE_SETTINGS = (
+    "check_type",
+    "check_method",
+    "check_path",
+    "check_expected_statuses",
+    "check_body_contains",
+    "check_headers",
+    "check_tls_verify",
+    "check_interval_seconds",
+    "check_timeout_seconds",
+    "healthy_threshold",
+    "unhealthy_threshold",
+    "heartbeat_ttl_seconds",
+    "deregister_after_seconds",
+    "lb_algorithm",
+    "hash_on",
+    "hash_key",
+    "max_in_flight",
+)
+
+
 class Service(models.Model):
     """An upstream service: a named pool of instances and how to check them."""
 

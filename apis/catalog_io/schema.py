@@ -17,7 +17,7 @@ from django.utils.dateparse import parse_datetime
 
 from apis.models import VERSION_PROXY_SETTINGS, Api, ApiVersion, Plan, Route
 from apis.services import catalogue
-from registry.models import Instance, Service
+from registry.models import SERVICE_SETTINGS, Instance, Service
 
 FORMAT_VERSION = 1
 # Route fields a file may override (method and path come from the OpenAPI document).
@@ -64,23 +64,7 @@ SERVICE = Kind(
     (
         "name",
         "description",
-        "check_type",
-        "check_method",
-        "check_path",
-        "check_expected_statuses",
-        "check_body_contains",
-        "check_headers",
-        "check_tls_verify",
-        "check_interval_seconds",
-        "check_timeout_seconds",
-        "healthy_threshold",
-        "unhealthy_threshold",
-        "heartbeat_ttl_seconds",
-        "deregister_after_seconds",
-        "lb_algorithm",
-        "hash_on",
-        "hash_key",
-        "max_in_flight",
+        *SERVICE_SETTINGS,
     ),
     ("instances",),
 )

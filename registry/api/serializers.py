@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from registry.models import Instance, Service
+from registry.models import SERVICE_SETTINGS, Instance, Service
 
 # What identifies and weighs an instance; both instance serializers show it.
 _ADDRESS_FIELDS = ("id", "service", "host", "port", "scheme", "weight", "zone", "tags", "metadata")
@@ -34,23 +34,7 @@ class ServiceSerializer(serializers.ModelSerializer):
             "slug",
             "description",
             "owner",
-            "check_type",
-            "check_method",
-            "check_path",
-            "check_expected_statuses",
-            "check_body_contains",
-            "check_headers",
-            "check_tls_verify",
-            "check_interval_seconds",
-            "check_timeout_seconds",
-            "healthy_threshold",
-            "unhealthy_threshold",
-            "heartbeat_ttl_seconds",
-            "deregister_after_seconds",
-            "lb_algorithm",
-            "hash_on",
-            "hash_key",
-            "max_in_flight",
+            *SERVICE_SETTINGS,
             "has_registration_token",
             "registration_token_prefix",
             "instance_count",
