@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench bench-publish bench-gateway bench-health install clean
+.PHONY: run test lint bench bench-publish bench-gateway bench-health install compile clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "MeshGate needs Python >= 3.11")'
@@ -16,10 +16,22 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: install
+# The gateway's request path compiled with Cython (gateway_runtime/accel.py). pip builds it at
+# install; this rebuilds what changed since. A stale build is never loaded: the gateway falls
+# back to the .py sources and says so in its log and /status.
+HOT_SOURCES := $(wildcard gateway_runtime/*.py gateway_runtime/*.pxd gateway_runtime/*/*.py gateway_runtime/*/*.pxd)
+COMPILED    := $(VENV)/.compiled-stamp
+
+$(COMPILED): $(STAMP) setup.py $(HOT_SOURCES)
+	$(BIN)/python setup.py --quiet build_ext --inplace
+	@touch $@
+
+compile: $(COMPILED)
+
+run: install compile
 	$(BIN)/python -m portal.devstack
 
-test: install
+test: install compile
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
@@ -32,7 +44,7 @@ bench: bench-publish bench-gateway bench-health
 bench-publish: install
 	$(BIN)/python bench/publish_bench.py
 
-bench-gateway: install
+bench-gateway: install compile
 	$(BIN)/python bench/gateway_bench.py
 
 bench-health: install
@@ -40,3 +52,4 @@ bench-health: install
 
 clean:
 	rm -rf $(VENV) var build *.egg-info
+	find gateway_runtime \( -name "*.so" -o -name "*.c" \) -delete

@@ -21,6 +21,7 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 PROFILE_ENV = "MESHGATE_GATEWAY_PROFILE"
+PURE_ENV = "MESHGATE_GATEWAY_PURE_PYTHON"  # gateway_runtime/accel.py
 
 
 def free_port() -> int:
@@ -131,18 +132,31 @@ def start_nginx(procs: Processes, conf: Path, cpu: str, port: int) -> subprocess
 
 
 def start_gateway(
-    procs: Processes, source: list[str], port: int, admin: int, cpu: str, profile: str | None = None
+    procs: Processes,
+    source: list[str],
+    port: int,
+    admin: int,
+    cpu: str,
+    profile: str | None = None,
+    *,
+    pure: bool = False,
+    name: str = "meshgate",
 ) -> subprocess.Popen[bytes]:
-    """One worker on `cpu`; source = ["--config", FILE] or ["--redis", URL, "--redis-prefix", P]."""
+    """One worker on `cpu`; source = ["--config", FILE] or ["--redis", URL, "--redis-prefix", P].
+
+    pure=True runs the .py sources even where the Cython build is current (gateway_runtime/accel).
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("MESHGATE_GATEWAY_")}
     env.pop("REDIS_URL", None)
     if profile:
         env[PROFILE_ENV] = profile
+    if pure:
+        env[PURE_ENV] = "1"
     argv = [sys.executable, "-m", "gateway_runtime", *source, "--workers", "1"]
     argv += ["--listen", f"127.0.0.1:{port}", "--admin-listen", f"127.0.0.1:{admin}"]
     argv += ["--state-dir", str(procs.scratch / "gateway-state"), "--log-level", "warning"]
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    child = procs.start("meshgate", pinned(cpu, argv), env=env)
+    child = procs.start(name, pinned(cpu, argv), env=env)
     wait_until(lambda: http_get(admin, "/readyz")[0] == 200, "MeshGate /readyz", child, timeout=60)
     return child
 

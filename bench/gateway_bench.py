@@ -19,11 +19,13 @@ MeshGate/nginx ratios, the gateway's RSS, and the route-lookup cost at 10 vs 10,
 p99 <= 2 x nginx, lookup 10k/10 <= 1.1.
 
 --floor also runs bench/floor_proxy.py (bare uvloop + httptools forwarding) as a third
-proxy; --profile DIR runs one more MeshGate round with cProfile in the worker (env
-MESHGATE_GATEWAY_PROFILE) and prints the top functions and calls per request; --perf
-samples the gateway with `perf` (CPU by shared object and symbol); --strace counts each
-proxy's syscalls per request; --redis serves MeshGate from a throwaway Redis (the production
-mode: rate limits settled in Redis, usage aggregated) instead of --config.
+proxy; --pure also runs MeshGate on its plain .py sources (MeshGate-py) beside the Cython
+build that `make` installs (gateway_runtime/accel.py); --profile DIR runs one more
+MeshGate round with cProfile in the worker (env MESHGATE_GATEWAY_PROFILE) and prints the
+top functions and calls per request; --perf samples the gateway with `perf` (CPU by
+shared object and symbol); --strace counts each proxy's syscalls per request; --redis
+serves MeshGate from a throwaway Redis (the production mode: rate limits settled in
+Redis, usage aggregated) instead of --config.
 """
 
 from __future__ import annotations
@@ -87,6 +89,7 @@ class Options:
     floor: bool
     strace: bool
     perf: bool
+    pure: bool
 
 
 @dataclass
@@ -270,12 +273,25 @@ def start_all(
         port = ports["GATEWAY_PORT"]
         gateway = start_gateway(procs, source, port, admin_port, options.proxy_cpu)
         proxies.append(Proxy("MeshGate", port, gateway.pid))
+        print(f"MeshGate hot path: {hot_path(admin_port)}")
+        if options.pure:
+            port, admin = ports["PURE_PORT"], ports["PURE_ADMIN_PORT"]
+            pure = start_gateway(
+                procs, source, port, admin, options.proxy_cpu, pure=True, name="meshgate-py"
+            )
+            proxies.append(Proxy("MeshGate-py", port, pure.pid))
+            print(f"MeshGate-py hot path: {hot_path(admin)}")
     return proxies, gateway
+
+
+def hot_path(admin_port: int) -> str:
+    """Which build the gateway runs (its /status): the figures mean little without it."""
+    return str(json.loads(http_get(admin_port, "/status")[1]).get("hot_path"))
 
 
 def benchmark(options: Options, scratch: Path) -> None:
     names = ("UPSTREAM_PORT_A", "UPSTREAM_PORT_B", "PROXY_PORT", "GATEWAY_PORT", "ADMIN_PORT")
-    names += ("FLOOR_PORT",)
+    names += ("FLOOR_PORT", "PURE_PORT", "PURE_ADMIN_PORT")
     ports = {name: free_port() for name in names}
     snapshot, pairs, requests = prepare(scratch, options, ports)
     procs = Processes(scratch)
@@ -379,6 +395,11 @@ def parse_args(argv: list[str] | None = None) -> Options:
         action="store_true",
         help="also sample the gateway with `perf` (CPU by library / symbol)",
     )
+    parser.add_argument(
+        "--pure",
+        action="store_true",
+        help="also run MeshGate on its .py sources (MeshGate-py), beside the compiled build",
+    )
     args = parser.parse_args(argv)
     rounds, duration = (1, 3) if args.quick else (args.rounds, args.duration)
     cpus = sorted(os.sched_getaffinity(0))
@@ -399,6 +420,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         floor=args.floor,
         strace=args.strace,
         perf=args.perf,
+        pure=args.pure,
     )
 
 

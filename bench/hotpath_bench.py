@@ -135,14 +135,17 @@ def drive(server: Any, conns: list[tuple[Any, MemoryTransport]], raws: list[byte
             clients.append((protocol, transport))
         drive.clients = clients  # type: ignore[attr-defined]
     by_transport = {id(t): c for c, t in conns}
+    flush = server.outbox.flush  # the end of a loop iteration (http/outbox.py)
     for i in range(n):
         client, client_transport = clients[i % CONNECTIONS]
         client.data_received(raws[i % len(raws)])
+        flush()
         exchange = client.active.exchange if client.active is not None else None
         if exchange is None or exchange.conn is None:
             raise RuntimeError(f"request {i} was not forwarded: {client_transport.last[:200]!r}")
         upstream = by_transport[id(exchange.conn.transport)]
         upstream.data_received(RESPONSE)
+        flush()
         if not client_transport.last.startswith(b"HTTP/1.1 200"):
             raise RuntimeError(f"request {i} answered {client_transport.last[:200]!r}")
 

@@ -20,6 +20,7 @@ from gateway_runtime.http.headers import (
     request_id_for,
     traceparent_for,
 )
+from gateway_runtime.http.outbox import Outbox
 from gateway_runtime.http.problems import PROBLEMS
 from gateway_runtime.http.server import HttpLimits
 from gateway_runtime.upstream.exchange import Exchange
@@ -56,8 +57,9 @@ class ProxyContext:
 class Proxy:
     """The dispatcher the HTTP server calls once per request, in pipeline order."""
 
-    def __init__(self, ctx: ProxyContext) -> None:
+    def __init__(self, ctx: ProxyContext, outbox: Outbox | None = None) -> None:
         self.ctx = ctx
+        self.outbox = outbox if outbox is not None else Outbox()
         self.store = ctx.store
         self.runtime = ctx.runtime
         self.limiter = ctx.ratelimiter
@@ -65,7 +67,7 @@ class Proxy:
         self.usage = ctx.usage
         self.accesslog = ctx.accesslog
         self.scheme = ctx.scheme
-        self.pool = UpstreamPool(ctx.pool_max_idle, ctx.pool_idle_timeout)
+        self.pool = UpstreamPool(ctx.pool_max_idle, ctx.pool_idle_timeout, self.outbox)
         self.server: ProxyServer = None  # type: ignore[assignment]  # set by make_server_factory
 
     def server_now(self) -> float:
@@ -81,6 +83,7 @@ class Proxy:
     def close(self) -> None:
         """Close pooled upstream connections (graceful stop, after in-flight requests ended)."""
         self.pool.close()
+        self.outbox.flush()  # the loop may stop before another iteration would
 
     def dispatch(self, client: ClientProtocol, req: Request) -> None:
         """Answer `req` now (refusal) or start forwarding it."""

@@ -12,9 +12,20 @@ import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ENV_PREFIX = "MESHGATE_GATEWAY_"
 LOG_LEVELS = ("debug", "info", "warning", "error")
+# (option, default, help) of the client limits (env: MESHGATE_GATEWAY_MAX_HEADER_BYTES...);
+# the values are validated in parse_settings
+CLIENT_OPTIONS = (
+    ("--max-header-bytes", "16384", "request line + headers above this: 431 (1024..1048576)"),
+    ("--header-timeout", "10", "seconds to receive a whole request head, else 408"),
+    ("--body-timeout", "30", "seconds a request body may stay silent, else 408"),
+    ("--idle-timeout", "75", "seconds an idle keep-alive connection is kept open"),
+    ("--max-pipeline", "32", "pipelined requests queued per connection before reading pauses"),
+    ("--websocket-idle-timeout", "3600", "seconds without a byte before a tunnel closes; 0 never"),
+)
 
 
 class SettingsError(ValueError):
@@ -36,6 +47,15 @@ class GatewaySettings:
     access_log: str | None  # path, "-" for stdout, None = off
     access_log_sample: float
     log_level: str
+    # client limits (http/server.py HttpLimits); defaults mirror HttpLimits'
+    max_header_bytes: int = 16384
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    idle_timeout: float = 75.0
+    max_pipeline: int = 32
+    websocket_idle_timeout: float = 3600.0  # 0 = never
+    tls_cert: Path | None = None  # both or neither (TLS on the proxy listener)
+    tls_key: Path | None = None
     poll_interval: float = 3.0
     report_interval: float = 2.0
     shutdown_timeout: float = 20.0
@@ -107,7 +127,19 @@ def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         "--access-log-sample", default=default("ACCESS_LOG_SAMPLE", "1.0"), metavar="0..1"
     )
     parser.add_argument("--log-level", default=default("LOG_LEVEL", "info"), metavar="LEVEL")
+    _add_client_options(parser, default)
     return parser
+
+
+def _add_client_options(parser: argparse.ArgumentParser, default: Any) -> None:
+    """Client-side limits and TLS of the proxy listener."""
+    for option, fallback, text in CLIENT_OPTIONS:
+        env_name = option[2:].upper().replace("-", "_")
+        parser.add_argument(option, default=default(env_name, fallback), metavar="N", help=text)
+    cert_help = "PEM certificate chain (with --tls-key): the proxy listener speaks HTTPS"
+    parser.add_argument("--tls-cert", default=default("TLS_CERT"), metavar="FILE", help=cert_help)
+    key_help = "unencrypted PEM private key of --tls-cert"
+    parser.add_argument("--tls-key", default=default("TLS_KEY"), metavar="FILE", help=key_help)
 
 
 def parse_settings(argv: Sequence[str], env: Mapping[str, str] | None = None) -> GatewaySettings:
@@ -126,6 +158,7 @@ def parse_settings(argv: Sequence[str], env: Mapping[str, str] | None = None) ->
         admin_host, admin_port = "127.0.0.1", _default_admin_port(listen_port)
     if (admin_host, admin_port) == (listen_host, listen_port) and listen_port != 0:
         raise SettingsError("--admin-listen: must differ from --listen")
+    tls_cert, tls_key = _tls_files(args.tls_cert, args.tls_key)
     return GatewaySettings(
         redis_url=_redis_url(args.redis) if args.redis else None,
         config_file=_config_file(args.config) if args.config else None,
@@ -140,6 +173,16 @@ def parse_settings(argv: Sequence[str], env: Mapping[str, str] | None = None) ->
         access_log=args.access_log or None,
         access_log_sample=_sample(args.access_log_sample),
         log_level=_log_level(args.log_level),
+        max_header_bytes=_whole("--max-header-bytes", args.max_header_bytes, 1024, 1 << 20),
+        header_timeout=_seconds("--header-timeout", args.header_timeout, 0.1, 3600),
+        body_timeout=_seconds("--body-timeout", args.body_timeout, 0.1, 3600),
+        idle_timeout=_seconds("--idle-timeout", args.idle_timeout, 0.1, 86400),
+        max_pipeline=_whole("--max-pipeline", args.max_pipeline, 1, 1024),
+        websocket_idle_timeout=_seconds(
+            "--websocket-idle-timeout", args.websocket_idle_timeout, 0, 7 * 86400
+        ),
+        tls_cert=tls_cert,
+        tls_key=tls_key,
     )
 
 
@@ -199,6 +242,37 @@ def _sample(value: str) -> float:
     if not 0.0 <= sample <= 1.0:
         raise SettingsError(f"--access-log-sample: {value!r} must be a number from 0 to 1")
     return sample
+
+
+def _whole(option: str, value: str, low: int, high: int) -> int:
+    if not value.strip().isdigit() or not low <= int(value) <= high:
+        raise SettingsError(f"{option}: {value!r} must be a whole number from {low} to {high}")
+    return int(value)
+
+
+def _seconds(option: str, value: str, low: float, high: float) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not low <= seconds <= high:  # NaN fails this too
+        raise SettingsError(f"{option}: {value!r} must be seconds from {low:g} to {high:g}")
+    return seconds
+
+
+def _tls_files(cert: str | None, key: str | None) -> tuple[Path | None, Path | None]:
+    if bool(cert) != bool(key):
+        given, missing = ("--tls-cert", "--tls-key") if cert else ("--tls-key", "--tls-cert")
+        raise SettingsError(f"{given} needs {missing} as well (give both or neither)")
+    if not cert or not key:
+        return None, None
+    from gateway_runtime.tls import TlsError, check_files  # cryptography only when TLS is on
+
+    try:
+        check_files(Path(cert), Path(key))
+    except TlsError as error:
+        raise SettingsError(str(error)) from None
+    return Path(cert), Path(key)
 
 
 def _log_level(value: str) -> str:

@@ -18,11 +18,12 @@ import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from gateway_runtime import HOT_PATH
 from gateway_runtime.admin import AdminApp, merge_expositions, read_peer, start_admin
 from gateway_runtime.config.check import check_in_subprocess
 from gateway_runtime.config.redis_sync import RedisSync, ReportIdentity
@@ -30,6 +31,9 @@ from gateway_runtime.config.store import ConfigStore
 from gateway_runtime.settings import GatewaySettings
 from gateway_runtime.supervisor import FATAL_EXIT, StartError, open_listener
 from gateway_runtime.worker_parts import PolicyParts, build_parts, metrics_text
+
+if TYPE_CHECKING:
+    from gateway_runtime.tls import ServerTls
 
 log = logging.getLogger("gateway_runtime.worker")
 
@@ -81,6 +85,7 @@ class Worker:
         self.tasks: list[asyncio.Task[Any]] = []
         self.stopping = asyncio.Event()
         self.serving = False  # the proxy listener is open
+        self.tls: ServerTls | None = None  # with --tls-cert, built when the listener opens
 
     # ------------------------------------------------------------------ start
 
@@ -154,20 +159,50 @@ class Worker:
         await self.load_initial()
         proxy_sock = open_listener(self.settings.listen_host, self.settings.listen_port)
         self.server = self.parts.make_server(self.store, self.settings)
-        listener = await loop.create_server(self.server, sock=proxy_sock)
+        listener = await loop.create_server(self.server, sock=proxy_sock, **self._tls_options())
         self.serving = True
         self._spawn(self._tick_loop())
         if self.sync is not None:
             self._spawn(self.sync.run())
         self._spawn(self.parts.limiter_loop(self.redis, self.settings.redis_prefix))
-        log.info("worker %d (pid %d) serving on %s", self.index, os.getpid(), self.settings.listen)
+        log.info(
+            "worker %d (pid %d) serving on %s; hot path %s",
+            self.index,
+            os.getpid(),
+            self.settings.listen,
+            HOT_PATH.describe(),
+        )
         await self.stopping.wait()
         await self._stop(listener, admin)
         if peer is not None:
             peer.close()
 
+    def _tls_options(self) -> dict[str, Any]:
+        """create_server's TLS arguments (none without --tls-cert)."""
+        settings = self.settings
+        if settings.tls_cert is None or settings.tls_key is None:
+            return {}
+        from gateway_runtime.tls import SHUTDOWN_TIMEOUT_S, ServerTls, TlsError  # only with TLS
+
+        try:
+            self.tls = ServerTls(settings.tls_cert, settings.tls_key)
+        except TlsError as error:  # the files changed since the start check: no use restarting
+            raise StartError(str(error)) from None
+        # Connections are not ClientProtocols (so not under the header timeout) until the
+        # handshake is done: the same budget bounds a client that never finishes it.
+        return {
+            "ssl": self.tls.context,
+            "ssl_handshake_timeout": settings.header_timeout,
+            "ssl_shutdown_timeout": SHUTDOWN_TIMEOUT_S,
+        }
+
     def _reload(self) -> None:
-        """SIGHUP: re-read the --config file, or poll Redis at once."""
+        """SIGHUP: re-read the TLS files and the --config file, or poll Redis at once."""
+        if self.tls is not None:
+            if self.tls.reload():
+                log.info("TLS certificate reloaded (valid until %s)", self.tls.not_after)
+            else:
+                log.error("TLS %s", self.tls.last_error)
         if self.settings.config_file is not None:
             self._spawn(self.reload_file())
         elif self.sync is not None:
@@ -223,6 +258,7 @@ class Worker:
             "worker": self.index,
             "workers": self.settings.workers,
             "listen": self.settings.listen,
+            "hot_path": HOT_PATH.describe(),
             "revision": table.revision if table is not None else None,
             "checksum": table.checksum if table is not None else None,
             "routes": table.route_count if table is not None else 0,
@@ -233,6 +269,7 @@ class Worker:
             "redis": self._redis_status(),
             "connections": len(self.server.connections) if self.server is not None else 0,
             "background": self.parts.flush_status(),
+            "tls": self.tls.status() if self.tls is not None else None,
             "upstreams": self.parts.upstream_status(table),
         }
 

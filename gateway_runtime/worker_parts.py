@@ -63,10 +63,12 @@ class PolicyParts:
         return True
 
     def make_server(self, store: ConfigStore, settings: GatewaySettings) -> Any:
-        from gateway_runtime.http.server import make_server_factory
+        from gateway_runtime.http.server import HttpLimits, make_server_factory
         from gateway_runtime.proxy import ProxyContext
 
         context = ProxyContext(
+            limits=HttpLimits.from_settings(settings),
+            scheme=b"https" if settings.tls_cert is not None else b"http",
             store=store,
             runtime=self.runtime,
             ratelimiter=self.limiter,

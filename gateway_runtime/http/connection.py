@@ -29,36 +29,11 @@ log = logging.getLogger("gateway_runtime.http")
 DISCARD_CAP = 1 << 20
 
 
-class ClientProtocol(asyncio.Protocol):
+class ClientProtocol:
     """One client connection. Parser callbacks are `on_*`; the proxy drives responses through
-    `write`, `respond`, `response_done` and the flow-control methods."""
+    `write`, `respond`, `response_done` and the flow-control methods.
 
-    __slots__ = (
-        "server",
-        "limits",
-        "loop",
-        "transport",
-        "parser",
-        "client_ip",
-        "cur",
-        "active",
-        "pipeline",
-        "head_size",
-        "head_started",
-        "last_read",
-        "idle_since",
-        "reading_paused",
-        "writing_paused",
-        "closed",
-        "pending_error",
-        "tunnel",
-        "upgrade_tail",
-        "eof",
-        "served",
-        "fwd_host",
-        "fwd_lines",
-        "out",
-    )
+    An asyncio protocol by its methods, not by inheritance (see upstream/client.py)."""
 
     def __init__(self, server: ProxyServer) -> None:
         # connection lifetime
@@ -66,6 +41,7 @@ class ClientProtocol(asyncio.Protocol):
         self.limits = server.limits
         self.loop = asyncio.get_running_loop()
         self.transport: Any = None
+        self.outbox = server.outbox  # every write and close of the transport goes through it
         self.parser = httptools.HttpRequestParser(self)
         self.client_ip = b""
         self.pipeline: deque[Request] = deque()
@@ -252,7 +228,7 @@ class ClientProtocol(asyncio.Protocol):
     # -- used by the proxy / exchange ----------------------------------------------------------
     def write(self, data: bytes) -> None:
         if not self.closed:
-            self.transport.write(data)
+            self.outbox.write(self.transport, data)
 
     def respond_problem(
         self,
@@ -328,7 +304,7 @@ class ClientProtocol(asyncio.Protocol):
     def close(self) -> None:
         if not self.closed:
             self.closed = True
-            self.transport.close()
+            self.outbox.close(self.transport)
 
     def abort(self) -> None:
         if not self.closed:
@@ -411,6 +387,8 @@ class ClientProtocol(asyncio.Protocol):
     def check(self, now: float) -> None:
         """Called by the server scan: enforce header, body and idle timeouts, and the exchange's."""
         limits = self.limits
+        if self.tunnel is not None:  # WebSocket idle timeout (upstream/tunnel.py)
+            self.tunnel.check(now, limits)
         active = self.active
         if active is not None and active.exchange is not None:
             active.exchange.check(now)

@@ -9,38 +9,6 @@ class Request:
     """One parsed request. Ordinary headers are kept as rendered lines (`fwd`) ready to forward;
     headers the gateway rewrites or needs are captured into attributes and `headers`."""
 
-    __slots__ = (
-        "method",
-        "url",
-        "path",
-        "query",
-        "headers",
-        "fwd",
-        "host",
-        "content_length",
-        "chunked",
-        "keep_alive",
-        "upgrade",
-        "expect_continue",
-        "conn_tokens",
-        "xff",
-        "xfh",
-        "forwarded",
-        "request_id",
-        "traceparent",
-        "started",
-        "body",
-        "body_buffered",
-        "body_received",
-        "body_done",
-        "exchange",
-        "head_only",
-        "responded",
-        "route_max_body",
-        "discard_body",
-        "http10",
-    )
-
     def __init__(self, started: float) -> None:
         self.method = b""
         self.url = b""

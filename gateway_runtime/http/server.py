@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING, Protocol
 
 from gateway_runtime.http.connection import ClientProtocol
 from gateway_runtime.http.headers import CRLF
+from gateway_runtime.http.outbox import Outbox
 
 if TYPE_CHECKING:
     from gateway_runtime.http.request import Request
     from gateway_runtime.proxy import ProxyContext
+    from gateway_runtime.settings import GatewaySettings
 
 __all__ = ["ClientProtocol", "HttpLimits", "ProxyServer", "make_server_factory"]
 
@@ -35,6 +37,18 @@ class HttpLimits:
     body_timeout: float = 30.0
     high_water: int = 256 * 1024
     max_pipeline: int = 32
+    websocket_idle_timeout: float = 3600.0  # no byte either way this long: close (0 = never)
+
+    @classmethod
+    def from_settings(cls, settings: GatewaySettings) -> HttpLimits:
+        return cls(
+            max_header_bytes=settings.max_header_bytes,
+            header_timeout=settings.header_timeout,
+            idle_timeout=settings.idle_timeout,
+            body_timeout=settings.body_timeout,
+            max_pipeline=settings.max_pipeline,
+            websocket_idle_timeout=settings.websocket_idle_timeout,
+        )
 
 
 class Dispatcher(Protocol):
@@ -54,9 +68,12 @@ def date_line() -> bytes:
 class ProxyServer:
     """Protocol factory for `loop.create_server`, the per-server timer and graceful shutdown."""
 
-    def __init__(self, dispatcher: Dispatcher, limits: HttpLimits) -> None:
+    def __init__(
+        self, dispatcher: Dispatcher, limits: HttpLimits, outbox: Outbox | None = None
+    ) -> None:
         self.dispatcher = dispatcher
         self.limits = limits
+        self.outbox = outbox if outbox is not None else Outbox()
         self.connections: set[ClientProtocol] = set()
         self.date = date_line()
         self.now = 0.0  # loop.time(), refreshed by the 0.1 s scan: timeouts
@@ -113,7 +130,8 @@ def make_server_factory(ctx: ProxyContext) -> ProxyServer:
     """Build the worker's proxy server: `await loop.create_server(server, sock=sock)`."""
     from gateway_runtime.proxy import Proxy
 
-    proxy = Proxy(ctx)
-    server = ProxyServer(proxy, ctx.limits)
+    outbox = Outbox()  # shared by client and upstream connections: one flush per iteration
+    proxy = Proxy(ctx, outbox)
+    server = ProxyServer(proxy, ctx.limits, outbox)
     proxy.server = server
     return server

@@ -7,7 +7,6 @@ Bytes arriving while no exchange is attached make the connection unusable: it is
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
 
 import httptools
@@ -52,31 +51,17 @@ _DROP_AS_IS = frozenset(
 _LENGTH_AS_IS = frozenset({b"Content-Length", b"content-length"})
 
 
-class UpstreamConnection(asyncio.Protocol):
-    """Parser callbacks are `on_*`; the attached exchange gets `on_upstream_*` calls."""
+class UpstreamConnection:
+    """Parser callbacks are `on_*`; the attached exchange gets `on_upstream_*` calls.
 
-    __slots__ = (
-        "pool",
-        "key",
-        "transport",
-        "parser",
-        "exchange",
-        "tunnel",
-        "closed",
-        "idle_since",
-        "lines",
-        "has_length",
-        "chunked",
-        "upgrade_value",
-        "got_bytes",
-        "requests",
-        "head_bytes",
-    )
+    An asyncio protocol by its methods, not by inheritance: compiled, it is a cdef class
+    (client.pxd), which cannot derive from a Python class; the loop only calls the methods."""
 
     def __init__(self, pool: UpstreamPool, key: PoolKey) -> None:
         self.pool = pool
         self.key = key
         self.transport: Any = None
+        self.outbox = pool.outbox  # every write and close of the transport goes through it
         self.parser = httptools.HttpResponseParser(self)
         self.exchange: Any = None
         self.tunnel: Any = None
@@ -216,9 +201,9 @@ class UpstreamConnection(asyncio.Protocol):
     # -- used by the exchange ------------------------------------------------------------------
     def send(self, data: bytes) -> None:
         if not self.closed:
-            self.transport.write(data)
+            self.outbox.write(self.transport, data)
 
     def close(self) -> None:
         if not self.closed:
             self.closed = True
-            self.transport.close()
+            self.outbox.close(self.transport)

@@ -24,8 +24,8 @@ from gateway_runtime.upstream.errors import (
 from gateway_runtime.upstream.tunnel import Tunnel
 
 if TYPE_CHECKING:
+    from gateway_runtime.http.connection import ClientProtocol
     from gateway_runtime.http.request import Request
-    from gateway_runtime.http.server import ClientProtocol
     from gateway_runtime.proxy import Proxy
     from gateway_runtime.upstream.client import UpstreamConnection
 
@@ -39,37 +39,6 @@ CONNECTING, SENT, RELAYING, DONE = 0, 1, 2, 3
 
 class Exchange:
     """State of one request between the client connection and an upstream connection."""
-
-    __slots__ = (
-        "proxy",
-        "client",
-        "req",
-        "route",
-        "principal",
-        "up",
-        "inst",
-        "hash_key",
-        "conn",
-        "task",
-        "head_a",
-        "head_b",
-        "resp_extra",
-        "state",
-        "status",
-        "out",
-        "chunk_out",
-        "resp_started",
-        "body_sent",
-        "deadline",
-        "read_s",
-        "last_io",
-        "attempts",
-        "keep_client",
-        "in_info",
-        "up_read_paused",
-        "fresh_retry",
-        "last_error",
-    )
 
     def __init__(
         self,

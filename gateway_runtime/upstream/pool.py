@@ -11,6 +11,7 @@ import asyncio
 import ssl
 from typing import TYPE_CHECKING
 
+from gateway_runtime.http.outbox import Outbox
 from gateway_runtime.upstream.client import UpstreamConnection
 from gateway_runtime.upstream.errors import ConnectError, ConnectTimeout
 
@@ -21,7 +22,10 @@ if TYPE_CHECKING:
 class UpstreamPool:
     """Idle upstream connections of one worker, and the one place new ones are opened."""
 
-    def __init__(self, max_idle_per_host: int = 64, idle_timeout: float = 3.5) -> None:
+    def __init__(
+        self, max_idle_per_host: int = 64, idle_timeout: float = 3.5, outbox: Outbox | None = None
+    ) -> None:
+        self.outbox = outbox if outbox is not None else Outbox()
         self.max_idle_per_host = max_idle_per_host
         self.idle_timeout = idle_timeout
         self.idle: dict[PoolKey, list[UpstreamConnection]] = {}

@@ -1,7 +1,8 @@
 """A raw byte tunnel between a client and an upstream connection after a 101 (WebSocket).
 
 No parsing: bytes are copied both ways with backpressure; a half-close is passed on, and when
-either side is gone the other is closed.
+either side is gone the other is closed. A tunnel with no byte either way for the
+websocket idle timeout is closed on both sides by the server's 0.1 s scan (`check`).
 """
 
 from __future__ import annotations
@@ -12,19 +13,31 @@ from typing import Any
 class Tunnel:
     """Both directions of one upgraded connection."""
 
-    __slots__ = ("client", "conn", "client_eofed", "upstream_eofed")
+    __slots__ = ("client", "conn", "client_eofed", "upstream_eofed", "clock", "last_active")
 
     def __init__(self, client: Any, conn: Any) -> None:
         self.client = client
         self.conn = conn
         self.client_eofed = False
         self.upstream_eofed = False
+        # The server's coarse clock (`now`, refreshed by its scan): one attribute read per
+        # chunk instead of a time call, and the scan that reads `last_active` keeps it fresh.
+        self.clock = client.server
+        self.last_active: float = self.clock.now
 
     def from_client(self, data: bytes) -> None:
+        self.last_active = self.clock.now
         self.conn.send(data)
 
     def from_upstream(self, data: bytes) -> None:
+        self.last_active = self.clock.now
         self.client.write(data)
+
+    def check(self, now: float, limits: Any) -> None:
+        """The scan's idle check (HttpLimits.websocket_idle_timeout; 0 = never)."""
+        timeout = limits.websocket_idle_timeout
+        if timeout and now - self.last_active > timeout:
+            self.close()
 
     def client_eof(self) -> bool:
         self.client_eofed = True

@@ -147,10 +147,23 @@ class GatewayProcess:
         return self.proc.returncode
 
 
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m gateway_runtime ARGS` to completion, without the caller's MESHGATE_GATEWAY_*."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MESHGATE_GATEWAY_")}
+    return subprocess.run(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "gateway_runtime", *args],
+        cwd=ROOT,
+        env={**clean, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
 @pytest.fixture
 def start_gateway(tmp_path: Path) -> Iterator[Callable[..., GatewayProcess]]:
     """Factory: start_gateway(redis=URL | config=PATH, workers=1, wait="ready"|"alive"|None,
-    state_dir=..., extra=[...]) -> a running GatewayProcess (stopped after the test).
+    state_dir=..., extra=[...], env={...}) -> a running GatewayProcess (stopped after the test).
 
     wait="alive": /healthz answers and the proxy port accepts; "ready": /readyz answers 200 too.
     """
@@ -167,6 +180,7 @@ def start_gateway(tmp_path: Path) -> Iterator[Callable[..., GatewayProcess]]:
         port: int | None = None,
         admin_port: int | None = None,
         gateway_id: str | None = None,
+        env: dict[str, str] | None = None,
     ) -> GatewayProcess:
         port = port or free_port()
         admin_port = admin_port or free_port()
@@ -185,9 +199,10 @@ def start_gateway(tmp_path: Path) -> Iterator[Callable[..., GatewayProcess]]:
             *(extra or []),
         ]
         args += ["--redis", redis] if redis else ["--config", str(config)]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MESHGATE_GATEWAY_")}
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("MESHGATE_GATEWAY_")}
+        environ.update(env or {})
         gateway = GatewayProcess(
-            args, port, admin_port, state_dir, tmp_path / f"gateway-{len(started)}.log", env
+            args, port, admin_port, state_dir, tmp_path / f"gateway-{len(started)}.log", environ
         )
         started.append(gateway.start())
         if wait is not None:

@@ -7,7 +7,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -17,19 +16,11 @@ import pytest
 from gateway_runtime.settings import SettingsError, parse_settings
 from portal.local_redis import free_port
 from tests.gateway_runtime import snapshots as snap
-from tests.gateway_runtime.conftest import ROOT, http_get, wait_until
+from tests.gateway_runtime.conftest import http_get, run_cli, wait_until
 
 
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("MESHGATE_GATEWAY_")}
-    return subprocess.run(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "gateway_runtime", *args],
-        cwd=ROOT,
-        env={**clean, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    return run_cli(*args, env=env)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,18 @@
+from gateway_runtime.http.outbox cimport Outbox
+from gateway_runtime.http.request cimport Request
+
+cdef class ClientProtocol:
+    cdef public object server, limits, loop, transport, parser
+    cdef public bytes client_ip
+    cdef public Request cur, active
+    cdef public object pipeline
+    cdef public Py_ssize_t head_size
+    cdef public double head_started, last_read, idle_since
+    cdef public bint reading_paused, writing_paused, closed
+    cdef public object pending_error, tunnel, upgrade_tail
+    cdef public bint eof
+    cdef public Py_ssize_t served
+    cdef public bytes fwd_host
+    cdef public object fwd_lines
+    cdef public list out
+    cdef public Outbox outbox

@@ -1,0 +1,8 @@
+cdef class Outbox:
+    cdef public list pending
+    cdef public bint scheduled
+
+    cpdef write(self, transport, bytes data)
+    cpdef close(self, transport)
+    cdef _schedule(self)
+    cpdef flush(self)
