@@ -30,6 +30,7 @@ PURE_ENV = "MESHGATE_GATEWAY_PURE_PYTHON"
 COMPILED_MODULES: tuple[str, ...] = (
     "http.request",
     "http.outbox",
+    "http.clock",
     "http.connection",
     "http.headers",
     "http.problems",

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gateway_runtime.auth import AuthError, authenticate, strip_query_key
+from gateway_runtime.http.clock import Clock
 from gateway_runtime.http.headers import (
     CRLF,
     connection_tokens,
@@ -27,11 +28,11 @@ from gateway_runtime.upstream.exchange import Exchange
 from gateway_runtime.upstream.pool import UpstreamPool
 
 if TYPE_CHECKING:
+    from gateway_runtime.http.connection import ClientProtocol
     from gateway_runtime.http.request import Request
-    from gateway_runtime.http.server import ClientProtocol, ProxyServer
+    from gateway_runtime.http.server import ProxyServer
 
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-_METHODS = {m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")}
 # Connection tokens that are not names of extra hop-by-hop headers
 _CONNECTION_OPTIONS = frozenset({b"keep-alive", b"close", b"upgrade"})
 
@@ -68,10 +69,9 @@ class Proxy:
         self.accesslog = ctx.accesslog
         self.scheme = ctx.scheme
         self.pool = UpstreamPool(ctx.pool_max_idle, ctx.pool_idle_timeout, self.outbox)
-        self.server: ProxyServer = None  # type: ignore[assignment]  # set by make_server_factory
-
-    def server_now(self) -> float:
-        return self.server.now
+        # both set by make_server_factory, once the server exists
+        self.server: ProxyServer = None  # type: ignore[assignment]
+        self.clock: Clock = None  # type: ignore[assignment]
 
     def sweep(self, now: float) -> None:
         self.pool.sweep(now)
@@ -96,8 +96,7 @@ class Proxy:
             bad = _framing_problem(req)
             if bad is not None:
                 return self._refuse(client, req, bad, extra, close=True)
-        method = _METHODS.get(req.method) or req.method.decode("latin-1")
-        m = table.routes.match(req.host.decode("latin-1"), method, req.path.decode("latin-1"))
+        m = table.routes.match_raw(req.host, req.method, req.path)
         if m.status != 200:
             return self._refuse_unrouted(client, req, m, extra)
         route = m.route
@@ -197,7 +196,7 @@ class Proxy:
             key.decode("latin-1") if key is not None else None,
             authz.decode("latin-1") if authz is not None else None,
             req.query.decode("latin-1") if req.query else None,
-            self.server.wall,  # 0.1 s resolution: expiry to the tenth of a second is plenty
+            self.clock.wall,  # 0.1 s resolution: expiry to the tenth of a second is plenty
         )
 
     def _head_rest(self, req: Request, client: ClientProtocol) -> bytes:

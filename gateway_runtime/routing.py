@@ -11,6 +11,10 @@ shapes, so a lookup touches the same few hot nodes whatever the route count, ins
 a cold per-version subtree (measured: x3 slower at 10,000 routes spread over 1,000
 versions when each version had its own subtree, from CPU cache misses alone).
 
+match_raw() is match() for the request's own bytes, remembered per index (so per config
+revision): traffic repeats a bounded set of (host, method, path), and a hit is one dict lookup
+instead of decoding, splitting and walking (1.2 -> 0.2 us per request in hotpath_bench).
+
 match(host, method, path) answers one of four results, each with a `status`:
   RouteMatch (200), NO_ROUTE (404), MethodNotAllowed (405, `allow` header value),
   Gone (410, a retired version mounted on that path).
@@ -21,6 +25,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from gateway_runtime.config.table import Route, Version
+
+SEEN_MAX = 10_000
+_METHODS = {m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")}
 
 
 class RouteMatch:
@@ -111,13 +118,16 @@ def _base_key(segments: list[str]) -> str:
 class RouteIndex:
     """Immutable after build()."""
 
-    __slots__ = ("_hosts", "_any", "_root", "route_count")
+    __slots__ = ("_hosts", "_any", "_root", "route_count", "_seen")
 
     def __init__(self) -> None:
         self._hosts: dict[str, _Host] = {}
         self._any: _Host | None = None
         self._root = _Node()
         self.route_count = 0
+        # (host, method, path) bytes -> result; emptied when full, so random paths from a
+        # scanner cost one dict insert each and never grow it past SEEN_MAX
+        self._seen: dict[tuple[bytes, bytes, bytes], MatchResult] = {}
 
     @classmethod
     def build(cls, versions: Iterable[Version], routes: Iterable[Route]) -> RouteIndex:
@@ -169,6 +179,22 @@ class RouteIndex:
             )
         leaf.methods[route.method] = route
         self.route_count += 1
+
+    def match_raw(self, host: bytes, method: bytes, path: bytes) -> MatchResult:
+        """match() for the bytes of a request (latin-1, as HTTP/1.1 carries them), cached."""
+        key = (host, method, path)
+        result = self._seen.get(key)
+        if result is None:
+            result = self.match(
+                host.decode("latin-1"),
+                _METHODS.get(method) or method.decode("latin-1"),
+                path.decode("latin-1"),
+            )
+            seen = self._seen
+            if len(seen) >= SEEN_MAX:
+                seen.clear()
+            seen[key] = result
+        return result
 
     def match(self, host: str, method: str, path: str) -> MatchResult:
         """Find the route for one request. `host` may carry a port; `path` has no query."""

@@ -1,3 +1,4 @@
+from gateway_runtime.http.clock cimport Clock
 from gateway_runtime.http.outbox cimport Outbox
 from gateway_runtime.http.request cimport Request
 
@@ -16,3 +17,5 @@ cdef class ClientProtocol:
     cdef public object fwd_lines
     cdef public list out
     cdef public Outbox outbox
+    cdef public Clock clock
+    cdef public object dispatch

@@ -42,6 +42,8 @@ class ClientProtocol:
         self.loop = asyncio.get_running_loop()
         self.transport: Any = None
         self.outbox = server.outbox  # every write and close of the transport goes through it
+        self.clock = server.clock
+        self.dispatch = server.dispatcher.dispatch
         self.parser = httptools.HttpRequestParser(self)
         self.client_ip = b""
         self.pipeline: deque[Request] = deque()
@@ -74,10 +76,10 @@ class ClientProtocol:
         self.server.connections.add(self)
         self.server.ensure_scan(self.loop)
         # until the first byte, the header timeout applies (a silent connection is a slowloris too)
-        self.idle_since = self.head_started = self.last_read = self.server.now
+        self.idle_since = self.head_started = self.last_read = self.clock.now
 
     def data_received(self, data: bytes) -> None:
-        self.last_read = self.server.now
+        self.last_read = self.clock.now
         if self.tunnel is not None:
             self.tunnel.from_client(data)
             return
@@ -144,7 +146,7 @@ class ClientProtocol:
     # -- parser callbacks ----------------------------------------------------------------------
     def on_message_begin(self) -> None:
         self.cur = Request(self.loop.time())
-        self.head_started = self.server.now
+        self.head_started = self.clock.now
 
     def on_url(self, url: bytes) -> None:
         req = self.cur
@@ -246,11 +248,11 @@ class ClientProtocol:
         self.write(
             problem_response(
                 slug,
-                date=self.server.date,
+                date=self.clock.date,
                 detail=detail,
                 request_id=rid,
                 extra=extra,
-                keep_alive=keep and not self.server.closing,
+                keep_alive=keep and not self.clock.closing,
                 status=status,
                 head_only=req.head_only,
             )
@@ -266,7 +268,7 @@ class ClientProtocol:
             self.active = None
         if self.closed:
             return
-        if not (keep_alive and req.keep_alive) or self.server.closing or req.upgrade:
+        if not (keep_alive and req.keep_alive) or self.clock.closing or req.upgrade:
             self.close()
             return
         if not req.body_done:
@@ -327,7 +329,7 @@ class ClientProtocol:
             # the parser stops at an upgrade; hold later bytes until the tunnel exists
             self.upgrade_tail = bytearray()
         try:
-            self.server.dispatcher.dispatch(self, req)
+            self.dispatch(self, req)
         except Exception:
             log.exception("proxy dispatch failed")
             if not req.responded and self.active is req and not self.closed:
@@ -347,7 +349,7 @@ class ClientProtocol:
             self.close()
             return
         if self.cur is None:
-            self.idle_since = self.server.now
+            self.idle_since = self.clock.now
         if self.reading_paused:
             self.resume_reading()
 
@@ -381,7 +383,7 @@ class ClientProtocol:
             self.pause_reading()
 
     def _respond_and_close(self, slug: str) -> None:
-        self.write(problem_response(slug, date=self.server.date, keep_alive=False))
+        self.write(problem_response(slug, date=self.clock.date, keep_alive=False))
         self.close()
 
     def check(self, now: float) -> None:

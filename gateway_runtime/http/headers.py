@@ -7,8 +7,8 @@ lines so the upstream head is one join; the ones the gateway rewrites are held a
 
 from __future__ import annotations
 
+import binascii
 import os
-import random
 import re
 
 CRLF = b"\r\n"
@@ -61,7 +61,6 @@ _ZERO_TRACE = b"0" * 32
 _ZERO_SPAN = b"0" * 16
 
 _ID_PREFIX = os.urandom(4).hex().encode()
-_getrandbits = random.getrandbits
 _counter = 0
 
 
@@ -85,8 +84,31 @@ def traceparent_for(given: bytes | None) -> bytes:
         m = _TRACEPARENT_OK.match(given.strip().lower())
         if m and m.group(1) != b"ff" and m.group(2) != _ZERO_TRACE and m.group(3) != _ZERO_SPAN:
             return m.group(0)
-    bits = _getrandbits(192)  # one draw for both ids; an all-zero id (2^-64) is made non-zero
-    return b"00-%032x-%016x-01" % (bits >> 64 or 1, bits & 0xFFFFFFFFFFFFFFFF or 1)
+    return b"00-" + _fresh_ids.next() + b"-01"
+
+
+class _TraceIds:
+    """Random trace-id + parent-id pairs ("<32 hex>-<16 hex>"), hexed 256 at a time: one
+    urandom call and one hexlify per 256 new traces instead of a draw and a format each."""
+
+    def __init__(self) -> None:
+        self.hexed = b""
+        self.pos = 0
+
+    def next(self) -> bytes:
+        pos = self.pos
+        if pos >= len(self.hexed):
+            self.hexed = binascii.hexlify(os.urandom(24 * 256))
+            pos = 0
+        self.pos = pos + 48
+        trace = self.hexed[pos : pos + 32]
+        span = self.hexed[pos + 32 : pos + 48]
+        if trace == _ZERO_TRACE or span == _ZERO_SPAN:  # invalid ids (2^-64): draw again
+            return self.next()
+        return trace + b"-" + span
+
+
+_fresh_ids = _TraceIds()
 
 
 def forwarded_element(client_ip: bytes, host: bytes, proto: bytes) -> bytes:

@@ -1,6 +1,7 @@
 cdef class Outbox:
     cdef public list pending
     cdef public bint scheduled
+    cdef public object call_soon
 
     cpdef write(self, transport, bytes data)
     cpdef close(self, transport)

@@ -29,6 +29,7 @@ class Outbox:
         # (transport, bytes) to write, or (transport, None) to close
         self.pending: list[tuple[Any, bytes | None]] = []
         self.scheduled = False
+        self.call_soon: Any = None  # the worker loop's, bound at the first write
 
     def write(self, transport: Any, data: bytes) -> None:
         self.pending.append((transport, data))
@@ -43,7 +44,10 @@ class Outbox:
 
     def _schedule(self) -> None:
         self.scheduled = True
-        asyncio.get_running_loop().call_soon(self.flush)
+        call_soon = self.call_soon
+        if call_soon is None:
+            call_soon = self.call_soon = asyncio.get_running_loop().call_soon
+        call_soon(self.flush)
 
     def flush(self) -> None:
         self.scheduled = False

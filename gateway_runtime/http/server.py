@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Protocol
 
+from gateway_runtime.http.clock import Clock
 from gateway_runtime.http.connection import ClientProtocol
 from gateway_runtime.http.headers import CRLF
 from gateway_runtime.http.outbox import Outbox
@@ -75,10 +76,9 @@ class ProxyServer:
         self.limits = limits
         self.outbox = outbox if outbox is not None else Outbox()
         self.connections: set[ClientProtocol] = set()
-        self.date = date_line()
-        self.now = 0.0  # loop.time(), refreshed by the 0.1 s scan: timeouts
-        self.wall = time.time()  # epoch seconds, same refresh: key and token expiry
-        self.closing = False
+        self.clock = Clock()  # read per request by connections, exchanges and the proxy
+        self.clock.date = date_line()
+        self.clock.wall = time.time()
         self._scan_handle: asyncio.TimerHandle | None = None
         self._scans = 0
         self.loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]  # first connection
@@ -86,25 +86,35 @@ class ProxyServer:
     def __call__(self) -> ClientProtocol:
         return ClientProtocol(self)
 
+    @property
+    def now(self) -> float:
+        return self.clock.now
+
+    @property
+    def closing(self) -> bool:
+        return self.clock.closing
+
     def tick(self, now: float | None = None) -> None:
         """Refresh the cached Date header (the worker's 1 s tick; the scan also does it)."""
-        self.date = date_line()
+        self.clock.date = date_line()
 
     def ensure_scan(self, loop: asyncio.AbstractEventLoop) -> None:
         if self._scan_handle is None:  # (re)starting after an idle spell: clocks may be stale
             self.loop = loop
-            self.now = loop.time()
-            self.wall = time.time()
-            self.date = date_line()
+            clock = self.clock
+            clock.now = loop.time()
+            clock.wall = time.time()
+            clock.date = date_line()
             self._scan_handle = loop.call_later(SCAN_INTERVAL, self._scan, loop)
 
     def _scan(self, loop: asyncio.AbstractEventLoop) -> None:
         self._scan_handle = None
-        self.now = now = loop.time()
-        self.wall = time.time()
+        clock = self.clock
+        clock.now = now = loop.time()
+        clock.wall = time.time()
         self._scans += 1
         if self._scans % 10 == 0:
-            self.date = date_line()
+            clock.date = date_line()
             self.dispatcher.sweep(now)
         for conn in list(self.connections):
             conn.check(now)
@@ -113,7 +123,7 @@ class ProxyServer:
 
     async def shutdown(self, timeout: float = 10.0) -> None:
         """Stop keep-alive, close idle connections, give in-flight requests `timeout` s."""
-        self.closing = True
+        self.clock.closing = True
         for conn in list(self.connections):
             if conn.is_idle():
                 conn.close()
@@ -134,4 +144,5 @@ def make_server_factory(ctx: ProxyContext) -> ProxyServer:
     proxy = Proxy(ctx, outbox)
     server = ProxyServer(proxy, ctx.limits, outbox)
     proxy.server = server
+    proxy.clock = server.clock
     return server

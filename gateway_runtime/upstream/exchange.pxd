@@ -1,9 +1,14 @@
-from gateway_runtime.http.request cimport Request
+from gateway_runtime.http.clock cimport Clock
 from gateway_runtime.http.connection cimport ClientProtocol
+from gateway_runtime.http.request cimport Request
 from gateway_runtime.upstream.client cimport UpstreamConnection
+from gateway_runtime.upstream.pool cimport UpstreamPool
+
 
 cdef class Exchange:
     cdef public object proxy
+    cdef public UpstreamPool pool
+    cdef public Clock clock
     cdef public ClientProtocol client
     cdef public Request req
     cdef public object route, principal, up, inst, hash_key
@@ -17,3 +22,14 @@ cdef class Exchange:
     cdef public int attempts
     cdef public bint keep_client, in_info, up_read_paused, fresh_retry
     cdef public object last_error
+
+    cpdef start(self, bint fresh=*)
+    cdef _attach(self, UpstreamConnection conn)
+    cdef _complete(self, bint upstream_keep_alive)
+    cdef _failed(self, err)
+    cdef _give_up(self, err)
+    cdef bint _may_retry(self, cause)
+    cdef _next_attempt(self, prev)
+    cdef _restart(self, inst)
+    cdef _drop_conn(self)
+    cdef _end_attempt(self, outcome)

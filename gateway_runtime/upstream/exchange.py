@@ -56,6 +56,8 @@ class Exchange:
     ) -> None:
         # fixed for the request
         self.proxy = proxy
+        self.pool = proxy.pool
+        self.clock = client.clock
         self.client = client
         self.req = req
         self.route = route
@@ -90,7 +92,7 @@ class Exchange:
     def start(self, fresh: bool = False) -> None:
         inst = self.inst
         key = (inst.scheme, inst.host, inst.port)
-        conn = None if fresh else self.proxy.pool.acquire(key)
+        conn = None if fresh else self.pool.acquire(key)
         if conn is not None:
             self._attach(conn)
         else:
@@ -100,7 +102,7 @@ class Exchange:
         left = self.deadline - self.proxy.server.loop.time()
         timeout = min(self.route.version.timeouts.connect_s, left)
         try:
-            conn = await self.proxy.pool.connect(key, max(timeout, 0.001))
+            conn = await self.pool.connect(key, max(timeout, 0.001))
         except UpstreamError as err:
             self.task = None
             if self.state == CONNECTING:
@@ -117,7 +119,7 @@ class Exchange:
         conn.exchange = self
         conn.prepare()
         self.state = SENT
-        self.last_io = self.proxy.server.now
+        self.last_io = self.clock.now
         req = self.req
         parts = [self.head_a, b"host: ", self.inst.host_header, CRLF, self.head_b]
         if req.body:
@@ -156,7 +158,7 @@ class Exchange:
             conn.send(b"%x\r\n%s\r\n" % (len(chunk), chunk))
         else:
             conn.send(chunk)
-        self.last_io = self.proxy.server.now
+        self.last_io = self.clock.now
 
     def on_request_done(self) -> None:
         conn = self.conn
@@ -184,7 +186,7 @@ class Exchange:
             if status != 101:
                 self.in_info = True  # 1xx interim response: not relayed
             return
-        self.last_io = self.proxy.server.now
+        self.last_io = self.clock.now
         if status in self.route.version.retry.statuses and self._may_retry(str(status)):
             nxt = self.up.acquire(self.hash_key, self.inst)
             if nxt is not None and nxt is not self.inst:
@@ -209,8 +211,8 @@ class Exchange:
         else:
             out.append(b"transfer-encoding: chunked\r\n")
             self.chunk_out = True
-        out.append(self.proxy.server.date)
-        if not self.keep_client or self.proxy.server.closing:
+        out.append(self.clock.date)
+        if not self.keep_client or self.clock.closing:
             out.append(b"connection: close\r\n")
         elif req.http10:  # an HTTP/1.0 client keeps the connection only when told so
             out.append(b"connection: keep-alive\r\n")
@@ -242,7 +244,7 @@ class Exchange:
         if out:
             self.client.write(out[0] if len(out) == 1 else b"".join(out))
             out.clear()
-        self.last_io = self.proxy.server.now
+        self.last_io = self.clock.now
 
     def on_upstream_upgrade(self, conn: UpstreamConnection, tail: bytes) -> None:
         """101 Switching Protocols: relay the head, then both connections become one tunnel."""
@@ -258,7 +260,7 @@ class Exchange:
         if conn.upgrade_value is not None:
             head.append(b"upgrade: " + conn.upgrade_value + CRLF)
         head.append(self.resp_extra)
-        head.append(self.proxy.server.date)
+        head.append(self.clock.date)
         head.append(CRLF)
         self.client.write(b"".join(head))
         conn.exchange = None
@@ -293,7 +295,7 @@ class Exchange:
             # timeout won the race): its pooled siblings are likely dead too; retry once, fresh
             self.fresh_retry = True
             self._drop_conn()
-            self.proxy.pool.drop(conn.key)
+            self.pool.drop(conn.key)
             self.state = CONNECTING
             self.start(fresh=True)
             return
@@ -364,7 +366,7 @@ class Exchange:
             if upstream_keep_alive and self.body_sent and not self.req.upgrade:
                 if self.up_read_paused:
                     conn.transport.resume_reading()
-                self.proxy.pool.release(conn, self.proxy.server.now)
+                self.pool.release(conn, self.clock.now)
             else:
                 conn.close()
         self._end_attempt(self.status)

@@ -22,7 +22,7 @@ class Tunnel:
         self.upstream_eofed = False
         # The server's coarse clock (`now`, refreshed by its scan): one attribute read per
         # chunk instead of a time call, and the scan that reads `last_active` keeps it fresh.
-        self.clock = client.server
+        self.clock = client.clock
         self.last_active: float = self.clock.now
 
     def from_client(self, data: bytes) -> None:

@@ -258,3 +258,24 @@ def test_routing_outcomes_through_a_running_gateway(start_gateway, ok_upstream, 
     assert status == 200
     assert headers["Deprecation"] == "true"
     assert headers["Sunset"] == "Mon, 01 Mar 2027 00:00:00 GMT"
+
+
+def test_raw_lookups_answer_like_match_and_are_remembered_per_revision():
+    index = _table(PETS).routes
+    first = index.match_raw(b"api.test:8080", b"GET", b"/petstore/v1/pets/42")
+    assert first.route.id == 3 and first.params == {"petId": "42"}
+    assert index.match_raw(b"api.test:8080", b"GET", b"/petstore/v1/pets/42") is first
+    assert index.match_raw(b"x", b"PATCH", b"/petstore/v1/pets/42").status == 405
+    assert index.match_raw(b"x", b"GET", b"/nowhere") is NO_ROUTE
+    other_revision = _table(PETS).routes
+    again = other_revision.match_raw(b"api.test:8080", b"GET", b"/petstore/v1/pets/42")
+    assert again is not first and again.route.id == 3
+
+
+def test_the_raw_lookup_memory_stays_bounded_under_random_paths():
+    from gateway_runtime import routing
+
+    index = _table(PETS).routes
+    for n in range(routing.SEEN_MAX * 2 + 7):
+        assert index.match_raw(b"x", b"GET", b"/petstore/v1/pets/%d" % n).route.id == 3
+    assert 0 < len(index._seen) <= routing.SEEN_MAX

@@ -1,0 +1,4 @@
+cdef class Clock:
+    cdef public double now, wall
+    cdef public bytes date
+    cdef public bint closing
