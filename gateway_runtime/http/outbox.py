@@ -5,9 +5,9 @@ Python but waking its peers. Writing each upstream request and each response the
 was ready woke the upstream and the load generator once per request, and on a virtual
 machine a wake-up of an idle CPU costs several microseconds of the writer's time (18 % of
 the worker's CPU sat in the kernel's wake-up path). Queued here and written after all the
-reads of the iteration were handled, a burst of requests wakes each peer once: 45 -> 31 us of
-CPU per proxied request, p99 from 3.9 to 2.6 x nginx's. The delay is the rest of the
-current iteration (microseconds); nothing waits for a timer.
+reads of the iteration were handled, a burst of requests wakes each peer once: 45 -> 38 us of
+CPU per proxied request and p99 from 3.9 to 2.6 x nginx's, in the same benchmark run. The
+delay is the rest of the current iteration (microseconds); nothing waits for a timer.
 
 Every write and close of a client or upstream connection goes through the outbox, so the
 order per transport is kept and a close never overtakes the bytes queued before it.
