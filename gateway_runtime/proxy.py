@@ -19,7 +19,7 @@ from gateway_runtime.http.headers import (
     drop_named,
     forwarding_lines,
     request_id_for,
-    traceparent_for,
+    traceparent_line,
 )
 from gateway_runtime.http.outbox import Outbox
 from gateway_runtime.http.problems import PROBLEMS
@@ -88,7 +88,7 @@ class Proxy:
     def dispatch(self, client: ClientProtocol, req: Request) -> None:
         """Answer `req` now (refusal) or start forwarding it."""
         rid = req.request_id = request_id_for(req.request_id)
-        extra = b"x-request-id: " + rid + CRLF
+        extra = req.request_id_line = b"x-request-id: %s\r\n" % rid
         table = self.store.table
         if table is None:
             return self._refuse(client, req, "no-config", extra)
@@ -167,7 +167,7 @@ class Proxy:
             target = req.path + (b"?" + req.query if req.query else b"")
         if principal.key_in_query:  # the secret must not reach the upstream (or its logs)
             target = strip_query_key(target)
-        head_a = req.method + b" " + version.upstream_target(target) + b" HTTP/1.1\r\n"
+        head_a = b"%s %s HTTP/1.1\r\n" % (req.method, version.upstream_target(target))
         if req.expect_continue and not req.body_done:
             client.write(CONTINUE)
         ex = Exchange(
@@ -220,8 +220,8 @@ class Proxy:
                     client.client_ip, req.xfh or req.host, self.scheme, req.xff, req.forwarded
                 )
             )
-        parts.append(b"x-request-id: " + req.request_id + CRLF)  # type: ignore[operator]
-        parts.append(b"traceparent: " + traceparent_for(req.traceparent) + CRLF)
+        parts.append(req.request_id_line)
+        parts.append(traceparent_line(req.traceparent))
         if req.chunked:
             parts.append(b"transfer-encoding: chunked\r\n")
         elif req.content_length >= 0:

@@ -5,6 +5,7 @@ cdef class Request:
     cdef public object content_length
     cdef public bint chunked, keep_alive, upgrade, expect_continue
     cdef public object conn_tokens, xff, xfh, forwarded, request_id, traceparent
+    cdef public bytes request_id_line
     cdef public double started
     cdef public object body
     cdef public Py_ssize_t body_buffered, body_received

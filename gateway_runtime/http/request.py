@@ -28,6 +28,7 @@ class Request:
         self.xfh: bytes | None = None
         self.forwarded: bytes | None = None
         self.request_id: bytes | None = None
+        self.request_id_line = b""  # b"x-request-id: ...\r\n", set by the proxy
         self.traceparent: bytes | None = None
         self.started = started
         # body bytes waiting for an upstream connection (bounded: reading pauses above high water)
