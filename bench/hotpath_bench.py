@@ -1,6 +1,6 @@
 """The gateway's own Python cost per proxied request, without sockets, kernel or load generator.
 
-    .venv/bin/python bench/hotpath_bench.py [--requests N] [--profile]
+    .venv/bin/python bench/hotpath_bench.py [--requests N] [--profile | --callgrind]
 
 Builds the worker's real objects (ConfigStore with the benchmark snapshot, RuntimeState,
 RateLimiter, Metrics, the proxy server from make_server_factory) inside a running uvloop
@@ -20,7 +20,11 @@ import argparse
 import asyncio
 import cProfile
 import gc
+import os
 import pstats
+import re
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +42,7 @@ import snapshot_gen  # noqa: E402
 
 UPSTREAM_PORTS = [18081, 18082]
 CONNECTIONS = 64
+WARMUP = 2000  # requests before measuring: rate-limit keys, metrics series, caches
 RESPONSE = (
     b"HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Sun, 29 Nov 2026 10:00:00 GMT\r\n"
     b"Content-Type: text/plain\r\nContent-Length: 3\r\nConnection: keep-alive\r\n"
@@ -160,7 +165,7 @@ async def measure(args: argparse.Namespace) -> None:
         server = build_server(scratch)
         conns = fill_pool(server)
         raws = request_bytes(snapshot_gen.bench_requests(document, 256, 10_000))
-        drive(server, conns, raws, 2000)  # warm up: rate-limit keys, metrics series, caches
+        drive(server, conns, raws, WARMUP)  # warm up: rate-limit keys, metrics series, caches
         if args.profile:
             profile(server, conns, raws, max(args.requests, 5000))
             return
@@ -203,13 +208,54 @@ def profile(server: Any, conns: list, raws: list[bytes], n: int) -> None:
     stats.sort_stats("tottime").print_stats(25)
 
 
+# The C entry points of a request in the compiled build: callgrind counts only inside them.
+_ENTRY_POINTS = (
+    "__pyx_pw_15gateway_runtime_4http_10connection_14ClientProtocol_5data_received",
+    "__pyx_pw_15gateway_runtime_8upstream_6client_18UpstreamConnection_7data_received",
+    "__pyx_pw_15gateway_runtime_4http_6outbox_6Outbox_7flush",
+)
+
+
+def count_instructions(requests: int, batches: int) -> None:
+    """Instructions per request under callgrind: unlike time, the same count on a busy or a quiet
+    machine, so a change worth 2 % shows (timings here move by 5-10 % between runs)."""
+    import gateway_runtime
+
+    hot_path = gateway_runtime.HOT_PATH
+    if hot_path.mode != "compiled":
+        sys.exit(f"--callgrind counts the compiled build; this one is {hot_path.describe()}")
+    if shutil.which("valgrind") is None:
+        sys.exit("--callgrind needs valgrind (apt-get install valgrind)")
+    with tempfile.TemporaryDirectory(prefix="meshgate-callgrind-") as scratch:
+        argv = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={scratch}/cg.out"]
+        argv += [f"--toggle-collect={name}" for name in _ENTRY_POINTS]
+        argv += [sys.executable, __file__, "--requests", str(requests), "--batches", str(batches)]
+        env = {**os.environ, "PYTHONHASHSEED": "0"}  # the same dict probes in every run
+        out = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)  # noqa: S603
+    match = re.search(r"Collected : ([\d,]+)", out.stderr)
+    if out.returncode != 0 or match is None:
+        sys.exit(f"callgrind failed:\n{out.stderr[-2000:]}")
+    total = int(match.group(1).replace(",", ""))
+    driven = WARMUP + requests * batches
+    print(f"MeshGate hot path: {total / driven:,.0f} instructions per proxied request (callgrind)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     # Short batches (~5 ms): on a shared machine some of them run undisturbed.
     parser.add_argument("--requests", type=int, default=200, help="requests per batch")
     parser.add_argument("--batches", type=int, default=300)
     parser.add_argument("--profile", action="store_true", help="cProfile one batch instead")
-    uvloop.run(measure(parser.parse_args()))
+    parser.add_argument(
+        "--callgrind",
+        action="store_true",
+        help="count instructions per request under valgrind instead of timing (about 30 s)",
+    )
+    args = parser.parse_args()
+    if args.callgrind:
+        count_instructions(args.requests, 10)
+        return
+    uvloop.run(measure(args))
 
 
 if __name__ == "__main__":
