@@ -141,6 +141,23 @@ def test_a_verified_key_is_cached_but_its_expiry_and_wrong_secrets_still_apply()
     assert next_revision.keys._verified == {}
 
 
+def test_a_repeat_key_on_a_version_is_answered_from_memory_with_its_expiry_still_checked():
+    table = _table()
+    first = _auth(table, key=EXPIRING_KEY, now=NOW)
+    assert _auth(table, key=EXPIRING_KEY, now=NOW + 59) is first  # remembered per version
+    assert _refused(table, key=EXPIRING_KEY, now=NOW + 60).status == 401
+    assert _refused(table, key=OTHER_APP_KEY).status == 403  # a refusal is not remembered
+    assert _refused(table, key=OTHER_APP_KEY).status == 403
+    assert _table().keys.principals == {}, "each revision starts empty"
+
+
+def test_a_query_key_never_flags_the_principal_that_header_keys_share():
+    table = _table(allow_query=True)
+    shared = _auth(table, key=KEY)
+    assert _auth(table, query=f"api_key={KEY}").key_in_query is True
+    assert shared.key_in_query is False and _auth(table, key=KEY).key_in_query is False
+
+
 def test_it_forbids_a_key_whose_application_is_not_subscribed():
     error = _refused(_table(), key=OTHER_APP_KEY)
     assert error.status == 403 and error.slug == "forbidden"
