@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import httptools
 
-from gateway_runtime.http.headers import CAPTURED
+from gateway_runtime.http.headers import CAPTURED, COLON, CRLF
 from gateway_runtime.http.problems import problem_response
 from gateway_runtime.http.request import Request
 
@@ -162,7 +162,7 @@ class ClientProtocol:
             else:
                 _capture(req, lname, value)
         else:
-            req.fwd.append(b"%s: %s\r\n" % (name, value))
+            req.fwd.append(b"".join((name, COLON, value, CRLF)))
 
     def on_headers_complete(self) -> None:
         self.head_size = 0

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import httptools
 
-from gateway_runtime.http.headers import RESPONSE_DROPPED
+from gateway_runtime.http.headers import COLON, CRLF, RESPONSE_DROPPED
 from gateway_runtime.upstream.errors import UpstreamProtocolError
 
 if TYPE_CHECKING:
@@ -161,13 +161,13 @@ class UpstreamConnection:
     def on_header(self, name: bytes, value: bytes) -> None:
         # the usual spellings are decided by one set lookup, without lower()
         if name in _KEEP_AS_IS:
-            self.lines.append(b"%s: %s\r\n" % (name, value))
+            self.lines.append(b"".join((name, COLON, value, CRLF)))
             return
         if name in _DROP_AS_IS:
             return
         if name in _LENGTH_AS_IS:
             self.has_length = True
-            self.lines.append(b"%s: %s\r\n" % (name, value))
+            self.lines.append(b"".join((name, COLON, value, CRLF)))
             return
         lname = name.lower()
         if lname in RESPONSE_DROPPED:
@@ -178,7 +178,7 @@ class UpstreamConnection:
             return
         if lname == b"content-length":
             self.has_length = True
-        self.lines.append(b"%s: %s\r\n" % (name, value))
+        self.lines.append(b"".join((name, COLON, value, CRLF)))
 
     def on_headers_complete(self) -> None:
         ex = self.exchange
