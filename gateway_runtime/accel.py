@@ -132,13 +132,9 @@ class _SourceFirst:
         return importlib.util.spec_from_file_location(fullname, source)
 
 
-HOT_PATH = HotPath("pure", "not decided")
-
-
 def choose() -> HotPath:
-    """Decide once per process and make the import system follow the decision."""
-    global HOT_PATH
-    HOT_PATH = decide(PACKAGE_DIR, os.environ)
-    if HOT_PATH.mode == "pure" and not any(isinstance(f, _SourceFirst) for f in sys.meta_path):
+    """Decide (once per process: gateway_runtime.HOT_PATH) and make imports follow it."""
+    decision = decide(PACKAGE_DIR, os.environ)
+    if decision.mode == "pure" and not any(isinstance(f, _SourceFirst) for f in sys.meta_path):
         sys.meta_path.insert(0, _SourceFirst(PACKAGE_DIR))
-    return HOT_PATH
+    return decision

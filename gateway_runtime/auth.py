@@ -111,7 +111,7 @@ class KeyTable:
 
     One step further, `principals` remembers the answer for (key, API version): the caller's
     application and the plan of its subscription, both fixed for a revision, so a repeat call
-    is one dict lookup and the expiry check (measured: 7,400 -> ~1,500 instructions).
+    is one dict lookup and the expiry check (callgrind: 7,400 -> 3,200 instructions).
     """
 
     __slots__ = ("_records", "_verified", "principals")

@@ -13,7 +13,7 @@ versions when each version had its own subtree, from CPU cache misses alone).
 
 match_raw() is match() for the request's own bytes, remembered per index (so per config
 revision): traffic repeats a bounded set of (host, method, path), and a hit is one dict lookup
-instead of decoding, splitting and walking (1.2 -> 0.2 us per request in hotpath_bench).
+instead of decoding, splitting and walking (hotpath_bench: 12.6 -> 10.5 us per request).
 
 match(host, method, path) answers one of four results, each with a `status`:
   RouteMatch (200), NO_ROUTE (404), MethodNotAllowed (405, `allow` header value),

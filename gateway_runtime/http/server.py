@@ -86,14 +86,6 @@ class ProxyServer:
     def __call__(self) -> ClientProtocol:
         return ClientProtocol(self)
 
-    @property
-    def now(self) -> float:
-        return self.clock.now
-
-    @property
-    def closing(self) -> bool:
-        return self.clock.closing
-
     def tick(self, now: float | None = None) -> None:
         """Refresh the cached Date header (the worker's 1 s tick; the scan also does it)."""
         self.clock.date = date_line()
