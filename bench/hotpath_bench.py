@@ -216,7 +216,7 @@ _ENTRY_POINTS = (
 )
 
 
-def count_instructions(requests: int, batches: int) -> None:
+def count_instructions(requests: int, batches: int, keep: str | None) -> None:
     """Instructions per request under callgrind: unlike time, the same count on a busy or a quiet
     machine, so a change worth 2 % shows (timings here move by 5-10 % between runs)."""
     import gateway_runtime
@@ -232,6 +232,8 @@ def count_instructions(requests: int, batches: int) -> None:
         argv += [sys.executable, __file__, "--requests", str(requests), "--batches", str(batches)]
         env = {**os.environ, "PYTHONHASHSEED": "0"}  # the same dict probes in every run
         out = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)  # noqa: S603
+        if keep and out.returncode == 0:
+            shutil.copyfile(f"{scratch}/cg.out", keep)  # for callgrind_annotate
     match = re.search(r"Collected : ([\d,]+)", out.stderr)
     if out.returncode != 0 or match is None:
         sys.exit(f"callgrind failed:\n{out.stderr[-2000:]}")
@@ -251,9 +253,12 @@ def main() -> None:
         action="store_true",
         help="count instructions per request under valgrind instead of timing (about 30 s)",
     )
+    parser.add_argument(
+        "--callgrind-out", metavar="FILE", help="with --callgrind: keep callgrind's output there"
+    )
     args = parser.parse_args()
     if args.callgrind:
-        count_instructions(args.requests, 10)
+        count_instructions(args.requests, 10, args.callgrind_out)
         return
     uvloop.run(measure(args))
 
