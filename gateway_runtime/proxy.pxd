@@ -1,5 +1,6 @@
 from gateway_runtime.http.clock cimport Clock
 from gateway_runtime.http.connection cimport ClientProtocol
+from gateway_runtime.http.headers cimport IdSource
 from gateway_runtime.http.outbox cimport Outbox
 from gateway_runtime.http.request cimport Request
 from gateway_runtime.upstream.pool cimport UpstreamPool
@@ -11,6 +12,7 @@ cdef class Proxy:
     cdef public Outbox outbox
     cdef public UpstreamPool pool
     cdef public Clock clock
+    cdef public IdSource ids
 
     cpdef dispatch(self, ClientProtocol client, Request req)
     cdef _forward(self, ClientProtocol client, Request req, route, principal, bytes extra)

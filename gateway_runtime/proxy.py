@@ -15,11 +15,10 @@ from gateway_runtime.auth import AuthError, authenticate, strip_query_key
 from gateway_runtime.http.clock import Clock
 from gateway_runtime.http.headers import (
     CRLF,
+    IdSource,
     connection_tokens,
     drop_named,
     forwarding_lines,
-    request_id_for,
-    traceparent_line,
 )
 from gateway_runtime.http.outbox import Outbox
 from gateway_runtime.http.problems import PROBLEMS
@@ -69,6 +68,7 @@ class Proxy:
         self.accesslog = ctx.accesslog
         self.scheme = ctx.scheme
         self.pool = UpstreamPool(ctx.pool_max_idle, ctx.pool_idle_timeout, self.outbox)
+        self.ids = IdSource()
         # both set by make_server_factory, once the server exists
         self.server: ProxyServer = None  # type: ignore[assignment]
         self.clock: Clock = None  # type: ignore[assignment]
@@ -87,8 +87,8 @@ class Proxy:
 
     def dispatch(self, client: ClientProtocol, req: Request) -> None:
         """Answer `req` now (refusal) or start forwarding it."""
-        rid = req.request_id = request_id_for(req.request_id)
-        extra = req.request_id_line = b"x-request-id: %s\r\n" % rid
+        rid = req.request_id = self.ids.request_id(req.request_id)
+        extra = req.request_id_line = b"".join((b"x-request-id: ", rid, CRLF))
         table = self.store.table
         if table is None:
             return self._refuse(client, req, "no-config", extra)
@@ -221,7 +221,7 @@ class Proxy:
                 )
             )
         parts.append(req.request_id_line)
-        parts.append(traceparent_line(req.traceparent))
+        parts.append(self.ids.traceparent_line(req.traceparent))
         if req.chunked:
             parts.append(b"transfer-encoding: chunked\r\n")
         elif req.content_length >= 0:

@@ -1,0 +1,74 @@
+"""Request ids and trace ids made by the proxy's IdSource (http/headers.py)."""
+
+from __future__ import annotations
+
+import re
+
+from gateway_runtime.http.headers import IdSource
+
+TRACEPARENT = re.compile(rb"^traceparent: 00-([0-9a-f]{32})-([0-9a-f]{16})-01\r\n$")
+
+
+def test_fresh_request_ids_are_unique_across_stem_changes() -> None:
+    ids = IdSource()
+    made = [ids.request_id(None) for _ in range(3 * 4096 + 10)]
+    assert len(set(made)) == len(made)
+    prefix = ids.prefix.decode()
+    assert all(re.fullmatch(prefix + r"[0-9a-f]+", rid.decode()) for rid in made)
+    # the counter in hex: id n ends with n's hex digits
+    assert made[4095].decode() == f"{prefix}{4096:04x}"
+    assert made[4096 * 2].decode() == f"{prefix}{4096 * 2 + 1:04x}"
+
+
+def test_two_sources_use_different_prefixes() -> None:
+    assert IdSource().request_id(None) != IdSource().request_id(None)
+
+
+def test_client_request_id_kept_when_sane_replaced_when_not() -> None:
+    ids = IdSource()
+    assert ids.request_id(b"abc-123.x:y_z") == b"abc-123.x:y_z"
+    for bad in (b"", b"has space", b"x" * 129, b"semi;colon", b"\xff"):
+        assert ids.request_id(bad).startswith(ids.prefix)
+
+
+def test_new_traceparent_is_well_formed_and_random() -> None:
+    ids = IdSource()
+    lines = [ids.traceparent_line(None) for _ in range(1000)]
+    traces = set()
+    for line in lines:
+        m = TRACEPARENT.match(line)
+        assert m is not None, line
+        traces.add(m.group(1))
+    assert len(traces) == 1000
+
+
+def test_trace_and_span_ids_come_from_one_draw_in_order() -> None:
+    trace = bytes.fromhex("0123456789abcdef0011223344556677")
+    span = bytes.fromhex("8899aabbccddeeff")
+    ids = IdSource(draw=lambda bits: int.from_bytes(trace + span, "little"))
+    assert ids.traceparent_line(None) == (
+        b"traceparent: 00-0123456789abcdef0011223344556677-8899aabbccddeeff-01\r\n"
+    )
+
+
+def test_all_zero_ids_are_drawn_again() -> None:
+    draws = iter([0, 1, 1 << 128, (1 << 128) | 5])  # zero; span zero; trace zero; both set
+    ids = IdSource(draw=lambda bits: next(draws))
+    m = TRACEPARENT.match(ids.traceparent_line(None))
+    assert m is not None
+    assert m.group(1) != b"0" * 32 and m.group(2) != b"0" * 16
+    assert next(draws, None) is None  # it took the fourth draw
+
+
+def test_valid_client_traceparent_passed_on_invalid_replaced() -> None:
+    ids = IdSource()
+    given = b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    assert ids.traceparent_line(given) == b"traceparent: " + given + b"\r\n"
+    for bad in (
+        b"ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        b"00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+        b"00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+        b"garbage",
+    ):
+        line = ids.traceparent_line(bad)
+        assert TRACEPARENT.match(line) and bad not in line
