@@ -19,3 +19,12 @@ cdef class ClientProtocol:
     cdef public Outbox outbox
     cdef public Clock clock
     cdef public object dispatch
+
+    cpdef write(self, data)
+    cpdef response_done(self, Request req, bint keep_alive)
+    cpdef pause_reading(self)
+    cpdef resume_reading(self)
+    cpdef close(self)
+    cpdef _start(self, Request req)
+    cpdef _advance(self)
+    cpdef bint _can_discard(self, Request req)

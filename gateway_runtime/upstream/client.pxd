@@ -11,3 +11,7 @@ cdef class UpstreamConnection:
     cdef public bint got_bytes
     cdef public Py_ssize_t requests, head_bytes
     cdef public Outbox outbox
+
+    cpdef prepare(self)
+    cpdef send(self, data)
+    cpdef close(self)
