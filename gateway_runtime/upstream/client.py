@@ -160,25 +160,27 @@ class UpstreamConnection:
 
     def on_header(self, name: bytes, value: bytes) -> None:
         # the usual spellings are decided by one set lookup, without lower()
-        if name in _KEEP_AS_IS:
-            self.lines.append(b"".join((name, COLON, value, CRLF)))
-            return
-        if name in _DROP_AS_IS:
-            return
-        if name in _LENGTH_AS_IS:
-            self.has_length = True
-            self.lines.append(b"".join((name, COLON, value, CRLF)))
-            return
-        lname = name.lower()
-        if lname in RESPONSE_DROPPED:
-            if lname == b"transfer-encoding":
-                self.chunked = True
-            elif lname == b"upgrade":
-                self.upgrade_value = value
-            return
-        if lname == b"content-length":
-            self.has_length = True
-        self.lines.append(b"".join((name, COLON, value, CRLF)))
+        if name not in _KEEP_AS_IS:
+            if name in _DROP_AS_IS:
+                return
+            if name in _LENGTH_AS_IS:
+                self.has_length = True
+            else:
+                lname = name.lower()
+                if lname in RESPONSE_DROPPED:
+                    if lname == b"transfer-encoding":
+                        self.chunked = True
+                    elif lname == b"upgrade":
+                        self.upgrade_value = value
+                    return
+                if lname == b"content-length":
+                    self.has_length = True
+        # kept, as its four pieces: the exchange joins the whole response head once
+        lines = self.lines
+        lines.append(name)
+        lines.append(COLON)
+        lines.append(value)
+        lines.append(CRLF)
 
     def on_headers_complete(self) -> None:
         ex = self.exchange
