@@ -51,6 +51,37 @@ _DROP_AS_IS = frozenset(
 _LENGTH_AS_IS = frozenset({b"Content-Length", b"content-length"})
 
 
+class ResponseSink:
+    """What an upstream connection reports a response to: the Exchange it carries (exchange.py).
+
+    A base class so that the compiled connection calls these methods directly: exchange.pxd
+    cimports this module, so this module cannot name the Exchange type itself."""
+
+    resp_started: bool
+    out: list[bytes]  # response bytes waiting for flush()
+
+    def on_upstream_head(self, conn: UpstreamConnection, status: int) -> None:
+        raise NotImplementedError
+
+    def on_upstream_body(self, chunk: bytes) -> None:
+        raise NotImplementedError
+
+    def on_upstream_complete(self, conn: UpstreamConnection) -> None:
+        raise NotImplementedError
+
+    def on_upstream_failed(self, conn: UpstreamConnection, err: Exception) -> None:
+        raise NotImplementedError
+
+    def on_upstream_closed(self, conn: UpstreamConnection) -> None:
+        raise NotImplementedError
+
+    def on_upstream_upgrade(self, conn: UpstreamConnection, tail: bytes) -> None:
+        raise NotImplementedError
+
+    def flush(self) -> None:
+        raise NotImplementedError
+
+
 class UpstreamConnection:
     """Parser callbacks are `on_*`; the attached exchange gets `on_upstream_*` calls.
 
@@ -63,7 +94,7 @@ class UpstreamConnection:
         self.transport: Any = None
         self.outbox = pool.outbox  # every write and close of the transport goes through it
         self.parser = httptools.HttpResponseParser(self)
-        self.exchange: Any = None
+        self.exchange: ResponseSink | None = None
         self.tunnel: Any = None
         self.closed = False
         self.idle_since = 0.0

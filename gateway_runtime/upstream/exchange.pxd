@@ -1,11 +1,11 @@
 from gateway_runtime.http.clock cimport Clock
 from gateway_runtime.http.connection cimport ClientProtocol
 from gateway_runtime.http.request cimport Request
-from gateway_runtime.upstream.client cimport UpstreamConnection
+from gateway_runtime.upstream.client cimport ResponseSink, UpstreamConnection
 from gateway_runtime.upstream.pool cimport UpstreamPool
 
 
-cdef class Exchange:
+cdef class Exchange(ResponseSink):
     cdef public object proxy
     cdef public UpstreamPool pool
     cdef public Clock clock
@@ -16,14 +16,20 @@ cdef class Exchange:
     cdef public object task
     cdef public bytes head_a, head_b, resp_extra
     cdef public int state, status
-    cdef public list out
-    cdef public bint chunk_out, resp_started, body_sent
+    cdef public bint chunk_out, body_sent
     cdef public double deadline, read_s, last_io
     cdef public int attempts
     cdef public bint keep_client, in_info, up_read_paused, fresh_retry
     cdef public object last_error
 
     cpdef start(self, bint fresh=*)
+    cpdef on_upstream_head(self, UpstreamConnection conn, int status)
+    cpdef on_upstream_body(self, bytes chunk)
+    cpdef on_upstream_complete(self, UpstreamConnection conn)
+    cpdef on_upstream_failed(self, UpstreamConnection conn, err)
+    cpdef on_upstream_closed(self, UpstreamConnection conn)
+    cpdef on_upstream_upgrade(self, UpstreamConnection conn, bytes tail)
+    cpdef flush(self)
     cdef _attach(self, UpstreamConnection conn)
     cdef _complete(self, bint upstream_keep_alive)
     cdef _failed(self, err)

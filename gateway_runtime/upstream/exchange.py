@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from gateway_runtime.http.headers import CRLF
 from gateway_runtime.http.problems import STATUS_LINES, status_line
+from gateway_runtime.upstream.client import ResponseSink
 from gateway_runtime.upstream.errors import (
     ConnectError,
     NoHealthyUpstream,
@@ -37,7 +38,7 @@ NO_BODY_STATUSES = frozenset({204, 304})
 CONNECTING, SENT, RELAYING, DONE = 0, 1, 2, 3
 
 
-class Exchange:
+class Exchange(ResponseSink):
     """State of one request between the client connection and an upstream connection."""
 
     def __init__(
