@@ -161,8 +161,12 @@ class ClientProtocol:
                 req.host = value
             else:
                 _capture(req, lname, value)
-        else:
-            req.fwd.append(b"".join((name, COLON, value, CRLF)))
+        else:  # forwarded as is, kept as its four pieces: the upstream head is one join
+            fwd = req.fwd
+            fwd.append(name)
+            fwd.append(COLON)
+            fwd.append(value)
+            fwd.append(CRLF)
 
     def on_headers_complete(self) -> None:
         self.head_size = 0

@@ -148,6 +148,11 @@ def connection_tokens(value: bytes) -> list[bytes]:
     return [t.strip().lower() for t in value.split(b",") if t.strip()]
 
 
-def drop_named(lines: list[bytes], names: set[bytes]) -> list[bytes]:
-    """Remove rendered header lines named in `names` (rare: only when Connection lists some)."""
-    return [ln for ln in lines if ln.split(b":", 1)[0].lower() not in names]
+def drop_named(pieces: list[bytes], names: set[bytes]) -> list[bytes]:
+    """Remove the header lines named in `names` (rare: only when Connection lists some) from
+    forwarded headers kept as (name, ": ", value, CRLF) pieces."""
+    kept: list[bytes] = []
+    for i in range(0, len(pieces), 4):
+        if pieces[i].lower() not in names:
+            kept += pieces[i : i + 4]
+    return kept

@@ -16,7 +16,7 @@ class Request:
         self.query = b""
         # lower-cased name -> value, for auth, hashing and anything else that looks a header up
         self.headers: dict[bytes, bytes] = {}
-        self.fwd: list[bytes] = []
+        self.fwd: list[bytes] = []  # forwarded headers as (name, ": ", value, CRLF) pieces
         self.host = b""
         self.content_length = -1
         self.chunked = False
