@@ -3,6 +3,7 @@ from gateway_runtime.http.connection cimport ClientProtocol
 from gateway_runtime.http.headers cimport IdSource
 from gateway_runtime.http.outbox cimport Outbox
 from gateway_runtime.http.request cimport Request
+from gateway_runtime.upstream.exchange cimport Exchange
 from gateway_runtime.upstream.pool cimport UpstreamPool
 
 
@@ -15,6 +16,7 @@ cdef class Proxy:
     cdef public IdSource ids
 
     cpdef dispatch(self, ClientProtocol client, Request req)
+    @cython.locals(ex=Exchange)
     cdef _forward(self, ClientProtocol client, Request req, route, principal, bytes extra)
     cdef _authenticate(self, table, route, Request req)
     cdef bytes _head_rest(self, Request req, ClientProtocol client)
