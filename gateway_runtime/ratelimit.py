@@ -43,8 +43,6 @@ SCAN_MIN_CHUNK = 64
 
 
 class KeyState:
-    __slots__ = ("key", "plan", "dims", "demand", "est", "idle_since", "mark")
-
     def __init__(self, key: tuple[int, int], plan: Plan, dims: list[Dim], now: float) -> None:
         self.key = key
         self.plan = plan
@@ -138,12 +136,12 @@ class RateLimiter:
         st.demand += 1
         if st.demand == 1:  # first request since the last sync: settle this key next time
             self._active.append(st)
+        best = dims[0]
         if not self.redis_ok and plan.redis_down == "fail_closed":
-            return dims[0].refused(self.now, 503)
+            return best.refused(self.now, 503)
         for d in dims:
             if d.used >= d.allow:
                 return d.refused(self.now)
-        best = dims[0]
         best_left = 1 << 62
         for d in dims:
             d.used += 1
