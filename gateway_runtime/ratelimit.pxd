@@ -19,14 +19,17 @@ cdef class RateLimiter:
     cdef public bint redis_ok
     cdef public object last_error
     cdef public long syncs
-    cdef public dict _keys
+    cdef public dict _keys, _by_plan
+    cdef public object _last_plan
+    cdef public dict _last_apps
     cdef public list _active, _scan
     cdef public Py_ssize_t _scan_pos
     cdef public long _round
     cdef public list _retired
     cdef public object _redis_store, _local_store
 
-    @cython.locals(st=KeyState, dims=list, d=CDim, best=CDim, best_left=long, left=long)
-    cpdef CDecision check(self, long app_id, plan)
-    @cython.locals(st=KeyState)
-    cdef KeyState _open(self, long app_id, plan, KeyState old)
+    @cython.locals(apps=dict, st=KeyState, dims=list, d=CDim, best=CDim, best_left=long, left=long)
+    cpdef CDecision check(self, app_id, plan)
+    @cython.locals(st=KeyState, apps=dict)
+    cdef KeyState _open(self, app_id, plan, KeyState old)
+    cdef _forget(self, KeyState st)
