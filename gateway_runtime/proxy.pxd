@@ -1,20 +1,26 @@
+cimport cython
+
 from gateway_runtime.http.clock cimport Clock
 from gateway_runtime.http.connection cimport ClientProtocol
 from gateway_runtime.http.headers cimport IdSource
 from gateway_runtime.http.outbox cimport Outbox
 from gateway_runtime.http.request cimport Request
+from gateway_runtime.ratelimit cimport RateLimiter
+from gateway_runtime.ratelimit_dims cimport Decision
 from gateway_runtime.upstream.exchange cimport Exchange
 from gateway_runtime.upstream.pool cimport UpstreamPool
 
 
 cdef class Proxy:
-    cdef public object ctx, store, runtime, limiter, metrics, usage, accesslog, server
+    cdef public object ctx, store, runtime, metrics, usage, accesslog, server
     cdef public bytes scheme
     cdef public Outbox outbox
     cdef public UpstreamPool pool
     cdef public Clock clock
     cdef public IdSource ids
+    cdef public RateLimiter limiter
 
+    @cython.locals(limiter=RateLimiter, decision=Decision)
     cpdef dispatch(self, ClientProtocol client, Request req)
     @cython.locals(ex=Exchange)
     cdef _forward(self, ClientProtocol client, Request req, route, principal, bytes extra)

@@ -129,8 +129,9 @@ class Proxy:
             )
         extra += version.extra_headers
         limiter = self.limiter
-        if principal.plan_id is not None and limiter is not None:
-            plan = table.plans.get(principal.plan_id)
+        plan_id = principal.plan_id
+        if plan_id is not None and limiter is not None:
+            plan = table.plans.get(plan_id)
             if plan is not None:
                 decision = limiter.check(principal.app_id, plan)
                 extra += decision.header_bytes

@@ -43,8 +43,6 @@ SCAN_MIN_CHUNK = 64
 
 
 class KeyState:
-    __slots__ = ("key", "plan", "dims", "demand", "est", "idle_since", "mark")
-
     def __init__(self, key: tuple[int, int], plan: Plan, dims: list[Dim], now: float) -> None:
         self.key = key
         self.plan = plan
@@ -116,6 +114,12 @@ class RateLimiter:
         self.last_error: str | None = None
         self.syncs = 0
         self._keys: dict[tuple[int, int], KeyState] = {}
+        # The same states by plan id, then app id: what check() looks up, two int-keyed dicts
+        # being cheaper than building and hashing a tuple per request. A plan's dict is never
+        # replaced (it stays when emptied), so the last one used can be kept with its plan.
+        self._by_plan: dict[int, dict[int, KeyState]] = {}
+        self._last_plan: Plan | None = None
+        self._last_apps: dict[int, KeyState] | None = None
         self._active: list[KeyState] = []  # keys with demand since the last sync
         # The idle-key scan walks a snapshot of the keys in slices, one per sync, so 10,000 keys
         # cost 20 short slices a second instead of one 10 ms stall of the event loop.
@@ -129,7 +133,13 @@ class RateLimiter:
     # -- the request path ------------------------------------------------------------------------
     def check(self, app_id: int, plan: Plan) -> Decision:
         """Admit or refuse one request of `app_id` under `plan`; never does I/O."""
-        st = self._keys.get((app_id, plan.id))
+        if plan is self._last_plan:
+            apps = self._last_apps
+        else:
+            apps = self._by_plan.get(plan.id)
+            if apps is not None:
+                self._last_plan, self._last_apps = plan, apps
+        st = apps.get(app_id) if apps is not None else None
         if st is None or st.plan is not plan:
             st = self._open(app_id, plan, st)
         dims = st.dims
@@ -138,12 +148,12 @@ class RateLimiter:
         st.demand += 1
         if st.demand == 1:  # first request since the last sync: settle this key next time
             self._active.append(st)
+        best = dims[0]
         if not self.redis_ok and plan.redis_down == "fail_closed":
-            return dims[0].refused(self.now, 503)
+            return best.refused(self.now, 503)
         for d in dims:
             if d.used >= d.allow:
                 return d.refused(self.now)
-        best = dims[0]
         best_left = 1 << 62
         for d in dims:
             d.used += 1
@@ -161,7 +171,16 @@ class RateLimiter:
         key = (app_id, plan.id)
         st = KeyState(key, plan, plan_dims(self.prefix, app_id, plan, self.sync_interval), self.now)
         self._keys[key] = st
+        apps = self._by_plan.get(plan.id)
+        if apps is None:
+            apps = self._by_plan[plan.id] = {}
+        apps[app_id] = st
         return st
+
+    def _forget(self, st: KeyState) -> None:
+        del self._keys[st.key]
+        app_id, plan_id = st.key
+        del self._by_plan[plan_id][app_id]
 
     # -- the sync loop ----------------------------------------------------------------------------
     async def run(self, redis: Redis, stop: asyncio.Event | None = None) -> None:
@@ -221,7 +240,7 @@ class RateLimiter:
                 st.idle_since = now
                 st.est = demand if demand >= st.est else (st.est + demand) / 2
             elif now - st.idle_since > IDLE_FORGET_S and not _exhausted(st, now):
-                del self._keys[st.key]
+                self._forget(st)
                 self._retired.append(st)
                 continue
             elif not any(d.used or d.reset_at and now >= d.reset_at for d in st.dims):

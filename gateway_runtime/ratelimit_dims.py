@@ -16,17 +16,6 @@ import time
 class Decision:
     """The outcome of one check; header_bytes goes straight into the response head."""
 
-    __slots__ = (
-        "allowed",
-        "status",
-        "slug",
-        "limit",
-        "remaining",
-        "reset",
-        "retry_after",
-        "header_bytes",
-    )
-
     def __init__(
         self, allowed: bool, limit: int, remaining: int, reset: int, status: int = 200
     ) -> None:
@@ -57,26 +46,6 @@ UNLIMITED = Decision(True, -1, -1, 0)
 
 class Dim:
     """One limit dimension of one key, as this worker holds it."""
-
-    __slots__ = (
-        "kind",
-        "period",
-        "base",
-        "limit",
-        "rate",
-        "cap",
-        "ttl",
-        "provisional",
-        "allow",
-        "used",
-        "held",
-        "left",
-        "held_key",
-        "reset_at",
-        "sent",
-        "_ok",
-        "_no",
-    )
 
     def __init__(
         self,
@@ -120,8 +89,13 @@ class Dim:
     def admitted(self, left: int, now: float) -> Decision:
         """The Decision for an admitted request with `left` estimated; reused when unchanged."""
         remaining = self.limit if left > self.limit else (left if left > 0 else 0)
-        if remaining >= 128:
-            remaining &= -1 << (remaining.bit_length() - 7)  # keep 7 significant bits
+        if remaining >= 128:  # keep 7 significant bits (shifts: a C long has no bit_length)
+            shift = 0
+            top = remaining >> 7
+            while top:
+                top >>= 1
+                shift += 1
+            remaining = remaining >> shift << shift
         reset = self.reset_in(now, remaining)
         last = self._ok
         if last.remaining == remaining and last.reset == reset:
@@ -140,8 +114,14 @@ class Dim:
 
     def reset_in(self, now: float, remaining: int) -> int:
         if self.kind == "b":
-            return 1 if remaining > 0 else max(1, math.ceil((1 - min(self.left, 0)) / self.rate))
-        return max(1, math.ceil(self.reset_at - now))
+            return 1 if remaining > 0 else max(1, _ceil((1 - min(self.left, 0)) / self.rate))
+        return max(1, _ceil(self.reset_at - now))
+
+
+def _ceil(x: float) -> int:
+    """math.ceil of a finite float, in arithmetic Cython compiles to C."""
+    n = int(x)
+    return n + 1 if n < x else n
 
 
 PERIOD_S = {"m": 60.0, "d": 86400.0, "mo": 31 * 86400.0}

@@ -373,3 +373,28 @@ def test_one_sync_settles_hundreds_of_keys_in_one_call(
     # Each key: 1 used + a grant of ceil(1.5 x 1) + 10 (the provisional: 1 % of 1,000) = 13.
     counts = redis_client.mget([f"mg:rl:{a}:1:m:{minute}" for a in range(1, 301)])
     assert {int(v) for v in counts} == {13}
+
+
+def test_a_forgotten_or_replanned_key_is_looked_up_afresh() -> None:
+    """check() finds keys through an index by plan and app: it must follow _open and forgetting."""
+    clock = Clock(MIDNIGHT)
+    limiter = RateLimiter("mg", clock=clock)
+    limited = plan(rps=10)  # provisional 3: remaining 9, 8, ...
+    other = plan(2, rps=10)
+    assert [limiter.check(app, p).remaining for app, p in ((1, limited), (1, limited))] == [9, 8]
+    assert limiter.check(1, other).remaining == 9  # same app, other plan: its own key
+    assert limiter.check(2, limited).remaining == 9  # same plan, other app
+    assert limiter.check(1, limited).remaining == 7
+
+    async def sync() -> None:
+        await limiter.sync(None)
+        clock.advance(61.0)  # idle past IDLE_FORGET_S
+        await limiter.sync(None)
+
+    asyncio.run(sync())
+    assert limiter._keys == {}
+    fresh = limiter.check(1, limited)
+    assert fresh.allowed and sorted(limiter._keys) == [(1, 1)]
+    stricter = plan(rps=5)  # a new revision of plan 1 with other limits: a new state
+    assert limiter.check(1, stricter).limit == 5
+    assert limiter.check(1, limited).limit == 10

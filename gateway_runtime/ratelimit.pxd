@@ -1,0 +1,35 @@
+cimport cython
+
+# Aliased: tests and callers import Decision from this module, a cimported name is not exported.
+from gateway_runtime.ratelimit_dims cimport Decision as CDecision, Dim as CDim
+
+
+cdef class KeyState:
+    cdef public tuple key
+    cdef public object plan
+    cdef public list dims
+    cdef public long demand
+    cdef public double est, idle_since
+    cdef public long mark
+
+
+cdef class RateLimiter:
+    cdef public object prefix, clock
+    cdef public double sync_interval, sync_timeout, now
+    cdef public bint redis_ok
+    cdef public object last_error
+    cdef public long syncs
+    cdef public dict _keys, _by_plan
+    cdef public object _last_plan
+    cdef public dict _last_apps
+    cdef public list _active, _scan
+    cdef public Py_ssize_t _scan_pos
+    cdef public long _round
+    cdef public list _retired
+    cdef public object _redis_store, _local_store
+
+    @cython.locals(apps=dict, st=KeyState, dims=list, d=CDim, best=CDim, best_left=long, left=long)
+    cpdef CDecision check(self, app_id, plan)
+    @cython.locals(st=KeyState, apps=dict)
+    cdef KeyState _open(self, app_id, plan, KeyState old)
+    cdef _forget(self, KeyState st)
