@@ -15,19 +15,6 @@ from __future__ import annotations
 class RetryBudget:
     """Counts requests and retries in 1 s buckets; grants a retry while inside the budget."""
 
-    __slots__ = (
-        "ratio",
-        "min_per_second",
-        "window_s",
-        "_requests",
-        "_retries",
-        "_idx",
-        "_sum_requests",
-        "_sum_retries",
-        "_second",
-        "denied",
-    )
-
     def __init__(self, ratio: float = 0.2, min_per_second: int = 3, window_s: int = 10) -> None:
         if not 0.0 <= ratio <= 10.0:
             raise ValueError(f"retry budget ratio must be within 0..10, got {ratio}")
