@@ -24,7 +24,9 @@ cdef class UpstreamRuntime:
     cdef public RuntimeState owner
     cdef public list instances
     cdef public dict by_id
-    cdef public Py_ssize_t in_flight, max_in_flight
+    cdef public Py_ssize_t in_flight
+    # The limits stay Python objects: a snapshot's 100.0 must not fail a swap with a TypeError.
+    cdef public object max_in_flight
     cdef public bint panic
     cdef public RetryBudget budget
     cdef public Balancer balancer
@@ -44,7 +46,7 @@ cdef class UpstreamRuntime:
 cdef class RuntimeState:
     cdef public object clock, policy, default_balancer, rng, reports
     cdef public double panic_threshold, slow_start_s
-    cdef public Py_ssize_t default_max_in_flight
+    cdef public object default_max_in_flight
     cdef public dict upstreams, _instances, _overlay
     cdef public bint _synced
 
