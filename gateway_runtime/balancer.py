@@ -46,6 +46,7 @@ class Balancer:
 
     def __init__(self, rng: random.Random | None = None) -> None:
         self.rng = rng or random.Random()
+        self._random = self.rng.random
         self.cands: tuple[Candidate, ...] = ()
 
     def update(self, cands: Sequence[Candidate]) -> None:
@@ -133,9 +134,14 @@ class LeastRequestP2C(Balancer):
         if not self._equal:
             return self._weighted(exclude)
         count = len(cands)
-        rand = self.rng.random
-        first = cands[int(rand() * count)]
-        second = cands[int(rand() * count)]
+        # Two draws, in this order: a seeded rng must give the same picks as it always has.
+        rand = self._random
+        draw = rand()
+        i = int(draw * count)
+        first = cands[i]
+        draw = rand()
+        i = int(draw * count)
+        second = cands[i]
         if exclude is not None:
             if first is exclude:
                 first = second
@@ -143,11 +149,13 @@ class LeastRequestP2C(Balancer):
                 second = first
             if first is exclude:  # both draws hit the excluded one
                 return self._first_other(exclude)
-        return second if second.in_flight < first.in_flight else first
+        if second is not first and second.in_flight < first.in_flight:
+            return second
+        return first
 
     def _weighted(self, exclude: Candidate | None) -> Candidate | None:
         scores = [0.0 if c is exclude else c.eff_weight / (c.in_flight + 1) for c in self.cands]
-        point = self.rng.random() * sum(scores)
+        point = self._random() * sum(scores)
         for cand, score in zip(self.cands, scores, strict=True):
             point -= score
             if point < 0 and score > 0:

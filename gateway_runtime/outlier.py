@@ -64,16 +64,8 @@ class OutlierPolicy:
 
 
 class OutlierCounters:
-    """Per-instance counters; RuntimeState's InstanceRuntime inherits these slots."""
-
-    __slots__ = (
-        "fails",
-        "connect_fails",
-        "ejected_until",
-        "ejections",
-        "ejection_reason",
-        "decay_at",
-    )
+    """Per-instance counters; RuntimeState's InstanceRuntime inherits these fields (C fields
+    when compiled: outlier.pxd)."""
 
     def __init__(self) -> None:
         self.fails = 0

@@ -7,6 +7,7 @@ from gateway_runtime.http.outbox cimport Outbox
 from gateway_runtime.http.request cimport Request
 from gateway_runtime.ratelimit cimport RateLimiter
 from gateway_runtime.ratelimit_dims cimport Decision
+from gateway_runtime.runtime_state cimport InstanceRuntime, RuntimeState, UpstreamRuntime
 from gateway_runtime.upstream.exchange cimport Exchange
 from gateway_runtime.upstream.pool cimport UpstreamPool
 
@@ -22,7 +23,7 @@ cdef class Proxy:
 
     @cython.locals(limiter=RateLimiter, decision=Decision)
     cpdef dispatch(self, ClientProtocol client, Request req)
-    @cython.locals(ex=Exchange)
+    @cython.locals(runtime=RuntimeState, up=UpstreamRuntime, inst=InstanceRuntime, ex=Exchange)
     cdef _forward(self, ClientProtocol client, Request req, route, principal, bytes extra)
     cdef _authenticate(self, table, route, Request req)
     cdef bytes _head_rest(self, Request req, ClientProtocol client)

@@ -145,7 +145,8 @@ class Proxy:
         self, client: ClientProtocol, req: Request, route: Any, principal: Any, extra: bytes
     ) -> None:
         version = route.version
-        up = self.runtime.upstream(version.upstream) if version.upstream is not None else None
+        runtime = self.runtime
+        up = runtime.upstream(version.upstream) if version.upstream is not None else None
         if up is None:
             return self._refuse(
                 client,

@@ -55,22 +55,6 @@ SLOW_START_MIN = 0.1
 class InstanceRuntime(OutlierCounters):
     """One instance as this worker sees it; the balancer reads eff_weight and in_flight."""
 
-    __slots__ = (
-        "id",
-        "upstream",
-        "spec",
-        "host",
-        "port",
-        "scheme",
-        "host_header",
-        "weight",
-        "eff_weight",
-        "in_flight",
-        "config_state",
-        "health",
-        "ready_since",
-    )
-
     def __init__(self, spec: InstanceSpec, upstream: str) -> None:
         super().__init__()
         self.id = spec.id
@@ -164,7 +148,9 @@ class UpstreamRuntime:
         if reason is not None and not inst.ejected_until and self.by_id.get(inst.id) is inst:
             self._eject(inst, reason)
 
-    report = release
+    def report(self, inst: InstanceRuntime, outcome: int | str) -> None:
+        """Alias of release() (a compiled class cannot alias a method by assignment)."""
+        self.release(inst, outcome)
 
     # -- state changes (rare) ---------------------------------------------------------------
     def _eject(self, inst: InstanceRuntime, reason: str) -> None:

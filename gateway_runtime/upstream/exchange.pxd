@@ -1,6 +1,7 @@
 from gateway_runtime.http.clock cimport Clock
 from gateway_runtime.http.connection cimport ClientProtocol
 from gateway_runtime.http.request cimport Request
+from gateway_runtime.runtime_state cimport InstanceRuntime, UpstreamRuntime
 from gateway_runtime.upstream.client cimport ResponseSink, UpstreamConnection
 from gateway_runtime.upstream.pool cimport UpstreamPool
 
@@ -11,7 +12,9 @@ cdef class Exchange(ResponseSink):
     cdef public Clock clock
     cdef public ClientProtocol client
     cdef public Request req
-    cdef public object route, principal, up, inst, hash_key
+    cdef public object route, principal, hash_key
+    cdef public UpstreamRuntime up
+    cdef public InstanceRuntime inst
     cdef public UpstreamConnection conn
     cdef public object task
     cdef public bytes head_a, head_b, resp_extra
