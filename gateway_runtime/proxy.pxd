@@ -1,7 +1,11 @@
+cimport cython
+
+from gateway_runtime.auth cimport Principal, authenticate_raw
 from gateway_runtime.http.clock cimport Clock
 from gateway_runtime.http.connection cimport ClientProtocol
 from gateway_runtime.http.outbox cimport Outbox
 from gateway_runtime.http.request cimport Request
+from gateway_runtime.routing cimport RouteIndex, RouteMatch
 from gateway_runtime.upstream.pool cimport UpstreamPool
 
 
@@ -12,8 +16,9 @@ cdef class Proxy:
     cdef public UpstreamPool pool
     cdef public Clock clock
 
+    @cython.locals(routes=RouteIndex, principal=Principal)
     cpdef dispatch(self, ClientProtocol client, Request req)
     cdef _forward(self, ClientProtocol client, Request req, route, principal, bytes extra)
-    cdef _authenticate(self, table, route, Request req)
+    cdef Principal _authenticate(self, table, RouteMatch m, Request req)
     cdef bytes _head_rest(self, Request req, ClientProtocol client)
     cpdef record(self, Request req, route, principal, int status)
