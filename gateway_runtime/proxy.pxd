@@ -1,5 +1,6 @@
 cimport cython
 
+from gateway_runtime.auth cimport Principal, authenticate_raw
 from gateway_runtime.http.clock cimport Clock
 from gateway_runtime.http.connection cimport ClientProtocol
 from gateway_runtime.http.headers cimport IdSource
@@ -7,6 +8,7 @@ from gateway_runtime.http.outbox cimport Outbox
 from gateway_runtime.http.request cimport Request
 from gateway_runtime.ratelimit cimport RateLimiter
 from gateway_runtime.ratelimit_dims cimport Decision
+from gateway_runtime.routing cimport RouteIndex, RouteMatch
 from gateway_runtime.runtime_state cimport InstanceRuntime, RuntimeState, UpstreamRuntime
 from gateway_runtime.upstream.exchange cimport Exchange
 from gateway_runtime.upstream.pool cimport UpstreamPool
@@ -21,10 +23,10 @@ cdef class Proxy:
     cdef public IdSource ids
     cdef public RateLimiter limiter
 
-    @cython.locals(limiter=RateLimiter, decision=Decision)
+    @cython.locals(limiter=RateLimiter, decision=Decision, routes=RouteIndex, principal=Principal)
     cpdef dispatch(self, ClientProtocol client, Request req)
     @cython.locals(runtime=RuntimeState, up=UpstreamRuntime, inst=InstanceRuntime, ex=Exchange)
     cdef _forward(self, ClientProtocol client, Request req, route, principal, bytes extra)
-    cdef _authenticate(self, table, route, Request req)
+    cdef Principal _authenticate(self, table, RouteMatch m, Request req)
     cdef bytes _head_rest(self, Request req, ClientProtocol client)
     cpdef record(self, Request req, route, principal, int status)

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from gateway_runtime.auth import AuthError, authenticate, strip_query_key
+from gateway_runtime.auth import AuthError, authenticate_raw, strip_query_key
 from gateway_runtime.http.clock import Clock
 from gateway_runtime.http.headers import (
     CRLF,
@@ -96,7 +96,8 @@ class Proxy:
             bad = _framing_problem(req)
             if bad is not None:
                 return self._refuse(client, req, bad, extra, close=True)
-        m = table.routes.match_raw(req.host, req.method, req.path)
+        routes = table.routes
+        m = routes.match_raw(req.host, req.method, req.path)
         if m.status != 200:
             return self._refuse_unrouted(client, req, m, extra)
         route = m.route
@@ -113,7 +114,7 @@ class Proxy:
             )
         req.route_max_body = route.max_body_bytes
         try:
-            principal = self._authenticate(table, route, req)
+            principal = self._authenticate(table, m, req)
         except AuthError as err:
             challenge = b""
             if err.www_authenticate:
@@ -188,18 +189,9 @@ class Proxy:
         req.exchange = ex
         ex.start()
 
-    def _authenticate(self, table: Any, route: Any, req: Request) -> Any:
-        headers = req.headers
-        key = headers.get(b"x-api-key")
-        authz = headers.get(b"authorization")
-        return authenticate(
-            table,
-            route,
-            key.decode("latin-1") if key is not None else None,
-            authz.decode("latin-1") if authz is not None else None,
-            req.query.decode("latin-1") if req.query else None,
-            self.clock.wall,  # 0.1 s resolution: expiry to the tenth of a second is plenty
-        )
+    def _authenticate(self, table: Any, m: Any, req: Request) -> Any:
+        # the clock's 0.1 s resolution: expiry to the tenth of a second is plenty
+        return authenticate_raw(table, m, req.headers, req.query, self.clock.wall)
 
     def _head_rest(self, req: Request, client: ClientProtocol) -> bytes:
         """Everything of the upstream request head after the Host line."""

@@ -22,22 +22,26 @@ match(host, method, path) answers one of four results, each with a `status`:
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 
 from gateway_runtime.config.table import Route, Version
 
-SEEN_MAX = 10_000
+SEEN_MAX = 10_000  # answers match_raw() remembers per index
+SEEN_CHAIN = 8  # of which for one path (hosts x methods); a longer chain starts over
 _METHODS = {m.encode(): m for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")}
 
 
 class RouteMatch:
-    __slots__ = ("route", "version", "values")
     status = 200
 
     def __init__(self, route: Route, values: tuple[str, ...]) -> None:
         self.route = route
         self.version = route.version
         self.values = values  # raw (still percent-encoded) parameter segments, in order
+        # for auth.authenticate_raw, per request: interned, its mode tests are a pointer compare
+        self.auth_mode = sys.intern(route.auth_mode)
+        self.version_id = route.version.id
 
     @property
     def params(self) -> dict[str, str]:
@@ -46,12 +50,10 @@ class RouteMatch:
 
 
 class NoRoute:
-    __slots__ = ()
     status = 404
 
 
 class MethodNotAllowed:
-    __slots__ = ("allow",)
     status = 405
 
     def __init__(self, allow: bytes) -> None:
@@ -59,7 +61,6 @@ class MethodNotAllowed:
 
 
 class Gone:
-    __slots__ = ("version",)
     status = 410
 
     def __init__(self, version: Version) -> None:
@@ -68,6 +69,20 @@ class Gone:
 
 NO_ROUTE = NoRoute()
 MatchResult = RouteMatch | NoRoute | MethodNotAllowed | Gone
+
+
+class _Seen:
+    """One answer match_raw() remembers: the host and method it was for, and the answers
+    remembered before it for the same path."""
+
+    def __init__(
+        self, host: bytes, method: bytes, result: MatchResult, older: _Seen | None
+    ) -> None:
+        self.host = host
+        self.method = method
+        self.result = result
+        self.older = older
+        self.depth = older.depth + 1 if older is not None else 1
 
 
 class _Leaf:
@@ -118,16 +133,15 @@ def _base_key(segments: list[str]) -> str:
 class RouteIndex:
     """Immutable after build()."""
 
-    __slots__ = ("_hosts", "_any", "_root", "route_count", "_seen")
-
     def __init__(self) -> None:
         self._hosts: dict[str, _Host] = {}
         self._any: _Host | None = None
         self._root = _Node()
         self.route_count = 0
-        # (host, method, path) bytes -> result; emptied when full, so random paths from a
-        # scanner cost one dict insert each and never grow it past SEEN_MAX
-        self._seen: dict[tuple[bytes, bytes, bytes], MatchResult] = {}
+        # path bytes -> its remembered answers; emptied when full, so random paths from a
+        # scanner cost one dict insert each and never grow it past SEEN_MAX answers
+        self._seen: dict[bytes, _Seen] = {}
+        self._seen_size = 0
 
     @classmethod
     def build(cls, versions: Iterable[Version], routes: Iterable[Route]) -> RouteIndex:
@@ -181,19 +195,32 @@ class RouteIndex:
         self.route_count += 1
 
     def match_raw(self, host: bytes, method: bytes, path: bytes) -> MatchResult:
-        """match() for the bytes of a request (latin-1, as HTTP/1.1 carries them), cached."""
-        key = (host, method, path)
-        result = self._seen.get(key)
-        if result is None:
-            result = self.match(
-                host.decode("latin-1"),
-                _METHODS.get(method) or method.decode("latin-1"),
-                path.decode("latin-1"),
-            )
-            seen = self._seen
-            if len(seen) >= SEEN_MAX:
-                seen.clear()
-            seen[key] = result
+        """match() for the bytes of a request (latin-1, as HTTP/1.1 carries them), cached.
+
+        Keyed by the path alone, the host and method then compared: request bytes are new
+        objects each time, so every key hashed is a full pass over it (a (host, method, path)
+        tuple cost three), while a path rarely comes with more than one host and method.
+        """
+        first = self._seen.get(path)
+        entry = first
+        while entry is not None:
+            if entry.method == method and entry.host == host:
+                return entry.result
+            entry = entry.older
+        result = self.match(
+            host.decode("latin-1"),
+            _METHODS.get(method) or method.decode("latin-1"),
+            path.decode("latin-1"),
+        )
+        if first is not None and first.depth >= SEEN_CHAIN:
+            self._seen_size -= first.depth
+            first = None
+        if self._seen_size >= SEEN_MAX:
+            self._seen.clear()
+            self._seen_size = 0
+            first = None
+        self._seen[path] = _Seen(host, method, result, first)
+        self._seen_size += 1
         return result
 
     def match(self, host: str, method: str, path: str) -> MatchResult:

@@ -9,10 +9,12 @@ from gateway_runtime.auth import (
     AuthError,
     Revocations,
     authenticate,
+    authenticate_raw,
     strip_query_key,
 )
 from gateway_runtime.config.compile import compile_table
 from gateway_runtime.config.table import Route, Table
+from gateway_runtime.routing import RouteMatch
 from tests.gateway_runtime import snapshots as snap
 
 NOW = 1_800_000_000.0
@@ -64,6 +66,11 @@ def _route(table: Table, route_id: int = 1) -> Route:
         )
         if r.id == route_id
     )
+
+
+def _match(table: Table, route_id: int) -> RouteMatch:
+    path = "/svc/v1/open" if route_id == 2 else "/svc/v1/items"
+    return table.routes.match("x", "POST" if route_id == 3 else "GET", path)
 
 
 def _auth(table: Table, route_id: int = 1, *, key=None, authorization=None, query=None, now=NOW):
@@ -257,6 +264,51 @@ def test_revocations_outlive_a_table_swap_and_are_pruned_after_expiry():
     assert "gone-soon" in revocations and "listed" in revocations
     revocations.prune(NOW + 6)
     assert "gone-soon" not in revocations and "listed" in revocations
+
+
+# ------------------------------------------------------------------ raw request bytes
+
+
+def _raw(table: Table, route_id: int = 1, *, query=None, now=NOW, **headers):
+    raw_headers = {name.replace("_", "-").encode(): v.encode() for name, v in headers.items()}
+    return authenticate_raw(table, _match(table, route_id), raw_headers, query, now)
+
+
+def _raw_refused(table: Table, **kwargs) -> AuthError:
+    with pytest.raises(AuthError) as caught:
+        _raw(table, **kwargs)
+    return caught.value
+
+
+def test_raw_headers_are_answered_like_decoded_ones():
+    table = _table(allow_query=True)
+    assert (_raw(table, x_api_key=KEY).app_id, _raw(table, x_api_key=KEY).plan_id) == (10, 1)
+    assert _raw(table, authorization=f"ApiKey {KEY}").app_id == 10
+    assert _raw(table, x_api_key="", authorization=f"ApiKey {KEY}").app_id == 10
+    assert _raw(table, query=f"api_key={KEY}".encode()).key_in_query is True
+    assert _raw(table, x_api_key=KEY).key_in_query is False
+    assert _raw(table, 2) is ANONYMOUS
+    assert _raw_refused(table).www_authenticate.startswith(b"ApiKey")
+    assert _raw_refused(table, x_api_key=KEY[:-1] + "X").status == 401
+
+
+def test_a_raw_key_is_remembered_per_version_with_expiry_and_refusals_as_before():
+    table = _table()
+    first = _raw(table, x_api_key=EXPIRING_KEY)
+    assert _raw(table, x_api_key=EXPIRING_KEY, now=NOW + 59) is first
+    assert _raw(table, 3, x_api_key=EXPIRING_KEY) is first  # same version, other route
+    assert _raw_refused(table, x_api_key=EXPIRING_KEY, now=NOW + 60).status == 401
+    assert _raw_refused(table, x_api_key=OTHER_APP_KEY).status == 403
+    assert _raw_refused(table, x_api_key=OTHER_APP_KEY).status == 403
+    assert OTHER_APP_KEY.encode() not in table.keys.by_header, "a refusal is not remembered"
+    assert _table().keys.by_header == {}, "each revision starts empty"
+
+
+def test_an_oauth2_route_ignores_a_raw_key_and_takes_the_bearer_token():
+    table = _table(auth_mode="oauth2")
+    assert _raw_refused(table, x_api_key=KEY).www_authenticate.startswith(b"Bearer")
+    assert _raw(table, x_api_key=KEY, authorization=_bearer()).client_id == "client-1"
+    assert table.keys.by_header == {}
 
 
 # ------------------------------------------------------------------ over real sockets

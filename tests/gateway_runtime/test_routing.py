@@ -279,3 +279,21 @@ def test_the_raw_lookup_memory_stays_bounded_under_random_paths():
     for n in range(routing.SEEN_MAX * 2 + 7):
         assert index.match_raw(b"x", b"GET", b"/petstore/v1/pets/%d" % n).route.id == 3
     assert 0 < len(index._seen) <= routing.SEEN_MAX
+
+
+def test_raw_lookups_of_one_path_under_several_hosts_and_methods_stay_apart():
+    from gateway_runtime import routing
+
+    index = _table(
+        PETS, snap.api(2, "/petstore/v1", [snap.route(8, "GET", "/pets")], host="b.test")
+    ).routes
+    path = b"/petstore/v1/pets"
+    for _ in range(2):
+        assert index.match_raw(b"b.test", b"GET", path).route.id == 8
+        assert index.match_raw(b"a.test", b"GET", path).route.id == 1
+        assert index.match_raw(b"a.test", b"POST", path).route.id == 2
+        assert index.match_raw(b"a.test", b"PUT", path).status == 405
+    for n in range(routing.SEEN_CHAIN * 3):  # a scanner varying the Host of one path
+        assert index.match_raw(b"h%d" % n, b"GET", path).route.id == 1
+    assert index._seen[path].depth <= routing.SEEN_CHAIN
+    assert index.match_raw(b"b.test", b"GET", path).route.id == 8

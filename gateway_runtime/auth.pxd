@@ -1,0 +1,28 @@
+# Principal, KeyRecord and KeyTable are C structs so that authenticate_raw's cached path is
+# typed field reads and dict lookups; AuthError stays a Python exception, the OAuth2 side
+# stays Python (a JWT's cost is in PyJWT, not here).
+cimport cython
+
+from gateway_runtime.routing cimport RouteMatch
+
+
+cdef class Principal:
+    cdef public object app_id, plan_id, key_prefix, client_id, subject
+    cdef public bint key_in_query
+
+
+cdef class KeyRecord:
+    cdef public object prefix
+    cdef public bytes digest
+    cdef public object app_id, expires_at
+
+
+cdef class KeyTable:
+    cdef public dict _records, _verified, principals, by_header
+
+
+@cython.locals(mode=str, raw=bytes, keys=KeyTable, versions=dict, known=tuple, expires_at=double)
+cpdef Principal authenticate_raw(table, RouteMatch match, dict headers, bytes query, double now)
+
+@cython.locals(keys=KeyTable, slot=tuple, known=tuple)
+cdef tuple _key_entry(table, route, str raw_key, double now)
