@@ -6,12 +6,13 @@ from gateway_runtime.http.outbox cimport Outbox
 from gateway_runtime.http.request cimport Request
 from gateway_runtime.metrics cimport Metrics
 from gateway_runtime.upstream.pool cimport UpstreamPool
+from gateway_runtime.usage cimport Usage
 
 
 cdef class Proxy:
     cdef public object ctx, store, runtime, limiter, accesslog, server
     cdef public Metrics metrics
-    cdef public object usage
+    cdef public Usage usage
     cdef public bytes scheme
     cdef public Outbox outbox
     cdef public UpstreamPool pool
