@@ -19,6 +19,8 @@ cdef class Series:
 @cython.locals(h=cython.ulonglong)
 cpdef Py_ssize_t slot_of(long route_id, long app_id, int status, Py_ssize_t mask) noexcept
 
+cdef double BOUNDS[11]
+
 @cython.locals(i=cython.int, bound=cython.double)
 cpdef int bucket_of(double seconds) except -1
 

@@ -23,6 +23,8 @@ cpdef Py_ssize_t slot_of(
     long version_id, long route_id, long app_id, int status, Py_ssize_t mask
 ) noexcept
 
+cdef double BOUNDS_MS[11]
+
 @cython.locals(i=cython.int, bound=cython.double)
 cpdef int bucket_of(double ms) except -1
 
