@@ -22,5 +22,5 @@ cdef class Proxy:
     cdef _forward(self, ClientProtocol client, Request req, route, principal, bytes extra)
     cdef _authenticate(self, table, route, Request req)
     cdef bytes _head_rest(self, Request req, ClientProtocol client)
-    @cython.locals(seconds=cython.double, route_id=cython.long, app_id=cython.long)
+    @cython.locals(now=cython.double, seconds=cython.double, route_id=cython.long, app_id=cython.long)
     cpdef record(self, Request req, route, principal, int status)
