@@ -6,16 +6,20 @@ from gateway_runtime.http.connection cimport ClientProtocol
 from gateway_runtime.http.headers cimport IdSource
 from gateway_runtime.http.outbox cimport Outbox
 from gateway_runtime.http.request cimport Request
+from gateway_runtime.metrics cimport Metrics
 from gateway_runtime.ratelimit cimport RateLimiter
 from gateway_runtime.ratelimit_dims cimport Decision
 from gateway_runtime.routing cimport RouteIndex, RouteMatch
 from gateway_runtime.runtime_state cimport InstanceRuntime, RuntimeState, UpstreamRuntime
 from gateway_runtime.upstream.exchange cimport Exchange
 from gateway_runtime.upstream.pool cimport UpstreamPool
+from gateway_runtime.usage cimport Usage
 
 
 cdef class Proxy:
-    cdef public object ctx, store, runtime, metrics, usage, accesslog, server
+    cdef public object ctx, store, runtime, accesslog, server
+    cdef public Metrics metrics
+    cdef public Usage usage
     cdef public bytes scheme
     cdef public Outbox outbox
     cdef public UpstreamPool pool
@@ -29,4 +33,5 @@ cdef class Proxy:
     cdef _forward(self, ClientProtocol client, Request req, route, principal, bytes extra)
     cdef Principal _authenticate(self, table, RouteMatch m, Request req)
     cdef bytes _head_rest(self, Request req, ClientProtocol client)
+    @cython.locals(now=cython.double, seconds=cython.double, route_id=cython.long, app_id=cython.long)
     cpdef record(self, Request req, route, principal, int status)

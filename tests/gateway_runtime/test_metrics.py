@@ -209,3 +209,33 @@ def test_rendering_is_much_cheaper_than_the_collector_path() -> None:
 
     # Measured 5-10x; a factor of 2 leaves room for a noisy machine.
     assert best(m.render) * 2 < best(lambda: generate_latest(registry))
+
+
+def test_counts_match_a_plain_dict_and_bisect_model() -> None:
+    """Series past table growth, ids beyond 32 bits, NaN and bound-exact latencies."""
+    import bisect
+    import random
+
+    from gateway_runtime.metrics import BUCKETS
+
+    rnd = random.Random(3)
+    m = Metrics()
+    requests: dict[tuple[int, int, int], int] = {}
+    latency: dict[int, list[Any]] = {}
+    for _ in range(20_000):
+        key = (
+            rnd.choice([0, 1, 77, 4_194_304, 2**40, -3]),
+            rnd.choice([0, 9, 2**31, 2**33, -1]) + rnd.randrange(30),
+            rnd.choice([200, 404, 429, 503, 0, 1024]),
+        )
+        seconds = rnd.choice([rnd.expovariate(20.0), 0.005, 10.0, 0.0, float("nan")])
+        m.request(*key, seconds)
+        requests[key] = requests.get(key, 0) + 1
+        hist = latency.setdefault(key[0], [0] * (len(BUCKETS) + 1) + [0.0])
+        hist[bisect.bisect_left(BUCKETS, seconds)] += 1
+        hist[-1] += seconds
+    assert list(m.requests.items()) == list(requests.items())
+    assert repr(list(m.latency.items())) == repr(list(latency.items()))  # NaN sums compare as text
+    snap = m.snapshot()
+    assert snap.requests == list(requests.items())
+    assert repr(snap.latency) == repr(list(latency.items()))

@@ -160,3 +160,32 @@ def test_a_gateway_flushes_usage_of_real_requests(
     day = time.strftime("%Y%m%d", time.gmtime())
     assert int(redis_client.hget(f"meshgate:usage:d:{day}", "10|7|200") or 0) == 4
     assert float(redis_client.hget("meshgate:usage:keys", "usagekey")) >= before - 1  # type: ignore[arg-type]
+
+
+def test_many_cells_and_a_merge_match_a_plain_dict_model(
+    redis_url: str, redis_client: redis_lib.Redis
+) -> None:
+    """Past the cells table's growth, ids beyond 32 bits, and counts merged after an outage."""
+    import bisect
+    import random
+
+    from gateway_runtime.usage import LATENCY_LE_MS, LE_LABELS
+
+    rnd = random.Random(11)
+    usage = Usage(clock=Clock(T0))
+    want: dict[str, int] = {}
+    for n in range(6000):
+        if n == 3000:  # the first half is kept over a failed flush, then merged
+            assert flush(f"redis://127.0.0.1:{free_port()}/0", usage, force=True) == 0
+        version = rnd.choice([1, 2, 2**35])
+        route, app = rnd.randrange(300) + 2**33, rnd.choice([0, 7, 2**31])
+        status = rnd.choice([200, 404, 503])
+        seconds = rnd.choice([rnd.expovariate(10.0), 0.005, 10.0, 10.01])
+        usage.record(version, route, app, status, seconds, None)
+        for f in (
+            f"r|{version}|{route}|{app}|{status}",
+            f"l|{version}|{LE_LABELS[bisect.bisect_left(LATENCY_LE_MS, seconds * 1000.0)]}",
+        ):
+            want[f] = want.get(f, 0) + 1
+    assert flush(redis_url, usage, force=True) > len(want)  # and the daily fields
+    assert decoded(redis_client.hgetall("mg:usage:m:202611291015")) == want  # type: ignore[arg-type]
