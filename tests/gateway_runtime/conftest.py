@@ -147,9 +147,20 @@ class GatewayProcess:
         return self.proc.returncode
 
 
+def gateway_env() -> dict[str, str]:
+    """This process's environment for a gateway it starts: without the caller's gateway options
+    (MESHGATE_GATEWAY_*), but with its choice of build, so a run of the suite with the pure-Python
+    sources starts pure-Python gateways too."""
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("MESHGATE_GATEWAY_") or k == "MESHGATE_GATEWAY_PURE_PYTHON"
+    }
+
+
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """`python -m gateway_runtime ARGS` to completion, without the caller's MESHGATE_GATEWAY_*."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("MESHGATE_GATEWAY_")}
+    """`python -m gateway_runtime ARGS` to completion, without the caller's gateway options."""
+    clean = gateway_env()
     return subprocess.run(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "gateway_runtime", *args],
         cwd=ROOT,
@@ -199,7 +210,7 @@ def start_gateway(tmp_path: Path) -> Iterator[Callable[..., GatewayProcess]]:
             *(extra or []),
         ]
         args += ["--redis", redis] if redis else ["--config", str(config)]
-        environ = {k: v for k, v in os.environ.items() if not k.startswith("MESHGATE_GATEWAY_")}
+        environ = gateway_env()
         environ.update(env or {})
         gateway = GatewayProcess(
             args, port, admin_port, state_dir, tmp_path / f"gateway-{len(started)}.log", environ

@@ -109,9 +109,8 @@ def spawn_gateway(tmp: Any, config: Any, *, workers: int = 1) -> Any:
 
     For module-scoped fixtures (the conftest factory is per test); the caller stops it.
     """
-    import os
 
-    from tests.gateway_runtime.conftest import GatewayProcess
+    from tests.gateway_runtime.conftest import GatewayProcess, gateway_env
 
     port, admin_port = free_port(), free_port()
     args = [
@@ -128,7 +127,7 @@ def spawn_gateway(tmp: Any, config: Any, *, workers: int = 1) -> Any:
         "--config",
         str(config),
     ]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MESHGATE_GATEWAY_")}
+    env = gateway_env()
     log = tmp / f"gateway-{port}.log"
     gateway = GatewayProcess(args, port, admin_port, tmp / "state", log, env)
     return gateway.start().wait()

@@ -24,7 +24,7 @@ from websockets.sync.client import connect
 from gateway_runtime.settings import parse_settings
 from portal.local_redis import free_port
 from tests.gateway_runtime.certs import TestCA, peer_serial
-from tests.gateway_runtime.conftest import ROOT, GatewayProcess, wait_until
+from tests.gateway_runtime.conftest import ROOT, GatewayProcess, gateway_env, wait_until
 from tests.gateway_runtime.proxy_harness import write_proxy_config
 from tests.gateway_runtime.upstreams import Upstream, WsUpstream
 
@@ -37,7 +37,7 @@ def _spawn_tls(tmp: Path, config: Path, cert: Path, key: Path) -> GatewayProcess
         *("--tls-cert", str(cert), "--tls-key", str(key), "--header-timeout", "1"),
         *("--idle-timeout", "0.5"),
     ]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MESHGATE_GATEWAY_")}
+    env = gateway_env()
     gateway = GatewayProcess(args, port, admin_port, tmp / "state", tmp / f"gw-{port}.log", env)
     return gateway.start().wait()
 
@@ -211,7 +211,7 @@ def test_the_tls_files_can_come_from_the_environment(tmp_path: Path) -> None:
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MESHGATE_GATEWAY_")}
+    env = gateway_env()
     return subprocess.run(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "gateway_runtime", "--redis", "redis://x", *args],
         cwd=ROOT,
