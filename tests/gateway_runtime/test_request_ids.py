@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from gateway_runtime.http.headers import IdSource
+from gateway_runtime.http.headers import IdSource, SplitMix64
 
 TRACEPARENT = re.compile(rb"^traceparent: 00-([0-9a-f]{32})-([0-9a-f]{16})-01\r\n$")
 
@@ -42,22 +42,41 @@ def test_new_traceparent_is_well_formed_and_random() -> None:
     assert len(traces) == 1000
 
 
-def test_trace_and_span_ids_come_from_one_draw_in_order() -> None:
-    trace = bytes.fromhex("0123456789abcdef0011223344556677")
-    span = bytes.fromhex("8899aabbccddeeff")
-    ids = IdSource(draw=lambda bits: int.from_bytes(trace + span, "little"))
+class Scripted(SplitMix64):
+    """Hands out chosen 64-bit values instead of random ones."""
+
+    def __init__(self, values: list[int]) -> None:
+        super().__init__(seed=0)
+        self.values = iter(values)
+
+    def next64(self) -> int:
+        return next(self.values)
+
+
+def test_splitmix64_gives_the_reference_sequence() -> None:
+    rng = SplitMix64(seed=0)
+    assert [rng.next64() for _ in range(3)] == [
+        0xE220A8397B1DCDAF,
+        0x6E789E6AA1B965F4,
+        0x06C45D188009454F,
+    ]
+    wrapped = SplitMix64(seed=(1 << 64) - 1)  # the state wraps at 64 bits
+    assert 0 <= wrapped.next64() < 1 << 64
+
+
+def test_trace_id_is_two_draws_and_span_id_the_third() -> None:
+    ids = IdSource(Scripted([0x0123456789ABCDEF, 0x0011223344556677, 0x8899AABBCCDDEEFF]))
     assert ids.traceparent_line(None) == (
         b"traceparent: 00-0123456789abcdef0011223344556677-8899aabbccddeeff-01\r\n"
     )
 
 
 def test_all_zero_ids_are_drawn_again() -> None:
-    draws = iter([0, 1, 1 << 128, (1 << 128) | 5])  # zero; span zero; trace zero; both set
-    ids = IdSource(draw=lambda bits: next(draws))
-    m = TRACEPARENT.match(ids.traceparent_line(None))
-    assert m is not None
-    assert m.group(1) != b"0" * 32 and m.group(2) != b"0" * 16
-    assert next(draws, None) is None  # it took the fourth draw
+    values = [0, 0, 5, 1, 2, 0, 0, 1, 7]  # trace id zero; span id zero; both set
+    ids = IdSource(Scripted(values))
+    assert ids.traceparent_line(None) == (
+        b"traceparent: 00-00000000000000000000000000000001-0000000000000007-01\r\n"
+    )
 
 
 def test_valid_client_traceparent_passed_on_invalid_replaced() -> None:
