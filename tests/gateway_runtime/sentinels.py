@@ -63,11 +63,13 @@ class SentinelSet:
         with client:
             return int(client.sentinel_get_master_addr_by_name(SERVICE)[1])
 
-    def kill_master_and_wait_for_failover(self, timeout: float = 20.0) -> float:
-        """SIGKILL the master; seconds until Sentinel names the replica and it is writable."""
+    def fail_master_and_wait_for_failover(
+        self, sig: signal.Signals = signal.SIGKILL, timeout: float = 20.0
+    ) -> float:
+        """Signal the master (SIGKILL: gone, its sockets reset; SIGSTOP: frozen, its sockets stay
+        open); seconds until Sentinel names the replica and the replica is master."""
         started = time.monotonic()
-        self.master.process.send_signal(signal.SIGKILL)
-        self.master.process.wait(5)
+        self.master.process.send_signal(sig)
 
         def promoted() -> bool:
             if self.master_port() != self.replica.port:
@@ -83,6 +85,7 @@ class SentinelSet:
             self.sentinel.kill()
             self.sentinel.wait(5)
         self.replica.stop()
+        self.master.process.kill()  # it may be frozen (SIGSTOP)
         self.master.stop()
         self._log.close()
 

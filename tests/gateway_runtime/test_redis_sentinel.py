@@ -4,6 +4,7 @@ gateway follows a failover (master SIGKILLed, replica promoted) without a restar
 from __future__ import annotations
 
 import asyncio
+import signal
 import subprocess
 import sys
 import time
@@ -103,7 +104,7 @@ def test_a_running_gateway_follows_a_failover(own_sentinels, start_gateway, ok_u
     assert http_get(gateway.url + "/svc/v1/token", headers=bearer)[0] == 200
     with Load(gateway.port, "/svc/v1/ping") as load:
         load.wait_for(20)
-        took = own_sentinels.kill_master_and_wait_for_failover()
+        took = own_sentinels.fail_master_and_wait_for_failover(signal.SIGKILL)
         assert took < 15
         # The same publisher client: its pool now asks Sentinel and finds the promoted replica.
         _retry(lambda: snap.publish(publisher, _document(ok_upstream, 2)))
@@ -121,6 +122,32 @@ def test_a_running_gateway_follows_a_failover(own_sentinels, start_gateway, ok_u
         return refused()
 
     wait_until(revoke_and_check, timeout=10, interval=0.5, message="the revocation message")
+    publisher.close()
+
+
+def test_the_subscription_leaves_a_frozen_master(own_sentinels, start_gateway, ok_upstream) -> None:
+    # SIGSTOP: the old master's sockets stay open and the idle subscription sees no error. The
+    # gateway's other connections time out and find the new master; the listener follows them.
+    url = own_sentinels.url()
+    publisher = sync_client(url, socket_connect_timeout=1, socket_timeout=1)
+    snap.publish(publisher, _document(ok_upstream, 1))
+    gateway = start_gateway(redis=url)
+    token = SIGNER.token(exp=time.time() + 600, jti="frozen")
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert http_get(gateway.url + "/svc/v1/token", headers=bearer)[0] == 200
+    own_sentinels.fail_master_and_wait_for_failover(signal.SIGSTOP)
+    _retry(lambda: snap.publish(publisher, _document(ok_upstream, 2)))
+    wait_until(lambda: gateway.status()["revision"] == 2, timeout=15, message="revision 2")
+    started = time.monotonic()
+
+    def revoke_and_check() -> bool:
+        message = {"jti": "frozen", "exp": time.time() + 600}
+        publisher.publish("meshgate:oauth:revoked", orjson.dumps(message))
+        return http_get(gateway.url + "/svc/v1/token", headers=bearer)[0] == 401
+
+    wait_until(revoke_and_check, timeout=10, interval=0.5, message="the revocation message")
+    assert time.monotonic() - started < 10
+    assert "Redis master moved" in gateway.log()
     publisher.close()
 
 
