@@ -188,15 +188,20 @@ def redact_url(url: str) -> str:
 class _SyncSentinelRedis(redis.Redis):
     def close(self) -> None:
         super().close()
-        for node in self.connection_pool.sentinel_manager.sentinels:
+        for node in _sentinel_nodes(self.connection_pool):
             node.close()
 
 
 class _AsyncSentinelRedis(aioredis.Redis):
     async def aclose(self, close_connection_pool: bool | None = None) -> None:
         await super().aclose(close_connection_pool)
-        for node in self.connection_pool.sentinel_manager.sentinels:
+        for node in _sentinel_nodes(self.connection_pool):
             await node.aclose()
+
+
+def _sentinel_nodes(pool: Any) -> list[Any]:
+    # master_for's pool is a SentinelConnectionPool: its manager holds one client per Sentinel.
+    return list(pool.sentinel_manager.sentinels)
 
 
 def sync_client(url: str, **options: Any) -> redis.Redis:
