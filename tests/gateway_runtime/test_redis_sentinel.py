@@ -11,10 +11,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import kombu.exceptions
 import orjson
 import pytest
+import redis
+from celery import Celery
 
-from gateway_runtime.redis_url import async_client, sync_client
+from gateway_runtime.redis_url import async_client, kombu_url, sync_client
 from portal.redis import get_redis
 from tests.gateway_runtime import snapshots as snap
 from tests.gateway_runtime.conftest import ROOT, Load, http_get, wait_until
@@ -94,6 +97,55 @@ def test_celery_reaches_the_broker_through_sentinel_from_redis_url(sentinels) ->
         assert master.exists("_kombu.binding.sentinel-test")
 
 
+def test_a_celery_worker_follows_a_failover(own_sentinels, tmp_path) -> None:
+    env = {
+        **_clean_env(),
+        "REDIS_URL": own_sentinels.url(),  # the broker is derived from it
+        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "MESHGATE_VAR_DIR": str(tmp_path / "var"),
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("DATABASE_URL", None)
+    log_path = tmp_path / "worker.log"
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "portal",
+        "worker",
+        "-l",
+        "info",
+        "--pool=solo",
+    ]
+    command += ["--without-gossip", "--without-mingle", "--without-heartbeat", "-n", "sn@%h"]
+    with log_path.open("wb") as log:
+        worker = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+    try:
+        wait_until(lambda: b" ready." in log_path.read_bytes(), timeout=30, message="the worker")
+        assert _pong(own_sentinels.url(), timeout=2.0)
+        own_sentinels.fail_master_and_wait_for_failover(signal.SIGKILL)
+        wait_until(lambda: _pong(own_sentinels.url()), timeout=30, message="a pong after failover")
+        assert worker.poll() is None
+        assert log_path.read_bytes().count(b"Connected to sentinel://") >= 2  # a reconnect
+    finally:
+        worker.terminate()
+        worker.wait(10)
+
+
+def _pong(url: str, timeout: float = 1.0) -> bool:
+    """A broadcast ping (kombu fanout over Sentinel) answered by a worker; a fresh client each
+    time, as the test's own connections may still point at the dead master."""
+    broker, options = kombu_url(url)
+    control = Celery("sentinel-test", broker=broker, broker_transport_options=options)
+    try:
+        return bool(control.control.ping(timeout=timeout))
+    except (redis.RedisError, OSError, kombu.exceptions.OperationalError):
+        return False
+    finally:
+        control.close()
+
+
 def test_a_running_gateway_follows_a_failover(own_sentinels, start_gateway, ok_upstream) -> None:
     url = own_sentinels.url()
     publisher = sync_client(url, socket_connect_timeout=1, socket_timeout=2)
@@ -168,8 +220,6 @@ def _document(port: int, revision: int) -> dict:
 
 def _retry(action, attempts: int = 20) -> None:  # noqa: ANN001
     # The first write after a failover may still meet a connection to the dead master.
-    import redis
-
     for attempt in range(attempts):
         try:
             action()
