@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
 
 import pytest
+from django.core.management import CommandError, call_command
 
 from gateway_runtime.redis_url import (
     RedisUrlError,
@@ -17,6 +19,7 @@ from gateway_runtime.redis_url import (
     redact_url,
 )
 from gateway_runtime.settings import SettingsError, parse_settings
+from portal.local_redis import free_port
 from tests.gateway_runtime.conftest import ROOT
 
 
@@ -141,3 +144,16 @@ def test_the_portal_derives_the_celery_broker_from_a_sentinel_redis_url() -> Non
     assert "ImproperlyConfigured: REDIS_URL: 'redis+sentinel://s1:26379': no service name" in (
         bad.stderr
     )
+
+
+def test_export_config_names_an_unreachable_sentinel_url_without_its_passwords(settings) -> None:
+    dead = free_port()
+    settings.REDIS_URL = (
+        f"redis+sentinel://app:hunter2@127.0.0.1:{dead}/mymaster/0?sentinel_password=hunter3"
+    )
+    with pytest.raises(CommandError) as caught:
+        call_command("export_config", stdout=io.StringIO())
+    message = str(caught.value)
+    assert f"Redis is unreachable (redis+sentinel://127.0.0.1:{dead}/mymaster/0?" in message
+    assert "sentinel_password=***" in message
+    assert "hunter" not in message
