@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gateway_runtime.redis_url import RedisUrlError, check_url
+
 ENV_PREFIX = "MESHGATE_GATEWAY_"
 LOG_LEVELS = ("debug", "info", "warning", "error")
 # (option, default, help) of the client limits (env: MESHGATE_GATEWAY_MAX_HEADER_BYTES...);
@@ -87,7 +89,8 @@ def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         "--redis",
         default=default("REDIS"),
         metavar="URL",
-        help="Redis holding the published snapshots (redis://host:6379/0)",
+        help="Redis holding the published snapshots (redis://host:6379/0, or through Sentinel: "
+        "redis+sentinel://host1:26379,host2:26379/SERVICE[/DB])",
     )
     source.add_argument(
         "--config",
@@ -208,9 +211,10 @@ def _default_admin_port(listen_port: int) -> int:
 
 
 def _redis_url(value: str) -> str:
-    if not value.startswith(("redis://", "rediss://", "unix://")):
-        raise SettingsError(f"--redis: {value!r} must start with redis://, rediss:// or unix://")
-    return value
+    try:
+        return check_url(value)
+    except RedisUrlError as error:
+        raise SettingsError(f"--redis: {error}") from None
 
 
 def _config_file(value: str) -> Path:

@@ -28,6 +28,7 @@ from gateway_runtime.admin import AdminApp, merge_expositions, read_peer, start_
 from gateway_runtime.config.check import check_in_subprocess
 from gateway_runtime.config.redis_sync import RedisSync, ReportIdentity
 from gateway_runtime.config.store import ConfigStore
+from gateway_runtime.redis_url import async_client
 from gateway_runtime.settings import GatewaySettings
 from gateway_runtime.supervisor import FATAL_EXIT, StartError, open_listener
 from gateway_runtime.worker_parts import PolicyParts, build_parts, metrics_text
@@ -94,7 +95,7 @@ class Worker:
         if self.settings.config_file is not None:
             await self.reload_file()
             return
-        self.redis = aioredis.Redis.from_url(
+        self.redis = async_client(
             self.settings.redis_url or "", socket_connect_timeout=1.0, socket_timeout=3.0
         )
         self.sync = RedisSync(

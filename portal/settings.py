@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
+from gateway_runtime.redis_url import RedisUrlError, check_url, kombu_url
 from portal.env import (
     env_bool,
     env_float,
@@ -152,10 +154,25 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3 * 24 * 3600, minimum=60)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "meshgate@localhost")
 
-REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 
-# Celery: the broker is the same Redis unless CELERY_BROKER_URL says otherwise.
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+def _redis_url(name: str, url: str, convert: Any = check_url) -> Any:
+    # A malformed URL (redis+sentinel:// ones are parsed here) stops the start, naming the variable.
+    try:
+        return convert(url)
+    except RedisUrlError as error:
+        raise ImproperlyConfigured(f"{name}: {error}") from None
+
+
+# redis://, rediss://, unix:// or redis+sentinel://host:26379[,host2:26379]/service[/db]
+REDIS_URL = _redis_url("REDIS_URL", env_str("REDIS_URL", "redis://127.0.0.1:6379/0"))
+
+# Celery: the broker is the same Redis unless CELERY_BROKER_URL says otherwise. kombu spells
+# Sentinel differently (sentinel://h1:p;sentinel://h2:p + master_name), hence kombu_url.
+CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS = _redis_url(
+    "CELERY_BROKER_URL", env_str("CELERY_BROKER_URL", REDIS_URL), kombu_url
+)
+# No result backend. Were one set on this Redis, it would take the same treatment:
+# CELERY_RESULT_BACKEND, CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = kombu_url(REDIS_URL)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True

@@ -3,6 +3,8 @@
 Three loops, each surviving Redis outages on its own:
 - listen: SUBSCRIBE to config:revisions, oauth:revoked, health:updates; reconnects with
   backoff, and after each (re)connect wakes the poll loop so anything missed is fetched.
+  Through Sentinel (redis_url.py) it also subscribes again when the other connections have
+  found a new master: a frozen or cut-off old master never closes the idle subscription.
 - poll: every poll_interval (or at once when woken) compares config:current with the
   served revision, fetches and applies a newer body, and re-reads health:states.
 - report: every report_interval HSETs this process's entry in <p>:gateways (contracts §2).
@@ -166,10 +168,11 @@ class RedisSync:
                 self._set_connected(True)
                 failures = 0
                 self._wake.set()  # anything published while we were away
-                while True:
+                while not _master_moved(pubsub):
                     message = await pubsub.get_message(timeout=1.0)
                     if message is not None:
                         channels[message["channel"]](message["data"])
+                log.warning("Redis master moved; subscribing on the new one")
             except (RedisError, OSError) as error:
                 self._set_connected(False, error)
                 failures += 1
@@ -235,6 +238,18 @@ class RedisSync:
     async def withdraw(self) -> None:
         """Remove this process's report (graceful stop); never raises."""
         await _close_quietly(self.client.hdel(self.key("gateways"), self.field))
+
+
+def _master_moved(pubsub: Any) -> bool:
+    # Sentinel pools remember the master their last new connection was sent to; plain pools
+    # have no master_address.
+    master = getattr(pubsub.connection_pool, "master_address", None)
+    connection = pubsub.connection
+    return (
+        master is not None
+        and connection is not None
+        and (connection.host, connection.port) != master
+    )
 
 
 def _backoff(failures: int) -> float:

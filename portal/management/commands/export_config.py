@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
+from gateway_runtime.redis_url import redact_url
 from portal.publishing import store
 from portal.publishing.compiler import compile_snapshot, read_one_database_snapshot
 
@@ -47,7 +48,7 @@ class Command(BaseCommand):
             body = store.read_current()
         except redis.exceptions.RedisError as exc:
             raise CommandError(
-                f"Redis is unreachable ({_redacted(settings.REDIS_URL)}: {exc}); "
+                f"Redis is unreachable ({redact_url(settings.REDIS_URL)}: {exc}); "
                 "use --compile to build the snapshot from the database"
             ) from None
         if body is None:
@@ -55,12 +56,6 @@ class Command(BaseCommand):
                 "nothing has been published yet; run `manage.py publish` or use --compile"
             )
         return body
-
-
-def _redacted(url: str) -> str:
-    # Never print a password that may be part of REDIS_URL.
-    scheme, sep, rest = url.partition("://")
-    return f"{scheme}{sep}{rest.rpartition('@')[2]}"
 
 
 def _write_atomically(path: Path, body: bytes) -> None:
