@@ -83,7 +83,7 @@ def check_url(url: str) -> str:
         parse_sentinel_url(url)
     elif not url.startswith(PLAIN_SCHEMES):
         raise RedisUrlError(
-            f"{url!r} must start with redis://, rediss://, unix:// or {SENTINEL_SCHEME}"
+            f"{redact_url(url)!r} must start with redis://, rediss://, unix:// or {SENTINEL_SCHEME}"
         )
     return url
 

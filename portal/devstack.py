@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gateway_runtime.redis_url import RedisUrlError, check_url
 from portal.local_redis import LocalRedis, redis_answers, start_local_redis
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,6 +79,10 @@ def resolve_redis(env: dict[str, str]) -> LocalRedis | None:
     """Use REDIS_URL, else a server on 6379, else start the bundled one on 6379."""
     given = env.get("REDIS_URL")
     if given:
+        try:
+            check_url(given)
+        except RedisUrlError as exc:
+            sys.exit(f"REDIS_URL: {exc}")
         if not redis_answers(given, timeout=2):
             sys.exit(f"REDIS_URL={given} does not answer; start that Redis or unset REDIS_URL")
         return None

@@ -16,13 +16,15 @@ from pathlib import Path
 
 import redis
 
+from gateway_runtime.redis_url import RedisUrlError, sync_client
+
 
 def redis_answers(url: str, timeout: float = 0.5) -> bool:
+    """True if the Redis at `url` (redis://, rediss://, unix:// or redis+sentinel://) answers."""
     try:
-        return bool(
-            redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout).ping()
-        )
-    except (redis.RedisError, OSError):
+        client = sync_client(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+        return bool(client.ping())
+    except (redis.RedisError, OSError, RedisUrlError):
         return False
 
 

@@ -18,10 +18,11 @@ import redis
 from celery import Celery
 
 from gateway_runtime.redis_url import async_client, kombu_url, sync_client
+from portal.local_redis import free_port, redis_answers
 from portal.redis import get_redis
 from tests.gateway_runtime import snapshots as snap
 from tests.gateway_runtime.conftest import ROOT, Load, http_get, wait_until
-from tests.gateway_runtime.sentinels import SentinelSet
+from tests.gateway_runtime.sentinels import SERVICE, SentinelSet
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 SIGNER = snap.Signer()
@@ -235,3 +236,11 @@ def _clean_env() -> dict[str, str]:
 
     drop = ("REDIS_URL", "CELERY_BROKER_URL")
     return {k: v for k, v in os.environ.items() if k not in drop}
+
+
+def test_make_run_accepts_a_sentinel_redis_url(sentinels) -> None:
+    """`make run` (portal.devstack) checks REDIS_URL with the same client as the portal."""
+    assert redis_answers(sentinels.url())
+    dead = free_port()
+    assert not redis_answers(f"redis+sentinel://127.0.0.1:{dead}/{SERVICE}", timeout=0.2)
+    assert not redis_answers("http://user:secret@127.0.0.1/0")
