@@ -34,4 +34,4 @@ cdef class Proxy:
     cdef Principal _authenticate(self, table, RouteMatch m, Request req)
     cdef bytes _head_rest(self, Request req, ClientProtocol client)
     @cython.locals(now=cython.double, seconds=cython.double, route_id=cython.long, app_id=cython.long)
-    cpdef record(self, Request req, route, principal, int status)
+    cpdef record(self, Request req, route, Principal principal, int status)

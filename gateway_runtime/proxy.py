@@ -261,7 +261,7 @@ class Proxy:
 
     def record(self, req: Request, route: Any, principal: Any, status: int) -> None:
         """Metrics, usage and the access log for one finished request (counters only, no I/O)."""
-        now = self.server.loop.time()  # a C double: the subtraction needs no float objects
+        now = self.clock.loop_time()  # a C double: the subtraction needs no float objects
         seconds = now - req.started
         route_id = route.id if route is not None else 0
         app_id = principal.app_id if principal is not None else 0

@@ -91,8 +91,7 @@ class Exchange(ResponseSink):
 
     # -- starting an attempt -------------------------------------------------------------------
     def start(self, fresh: bool = False) -> None:
-        inst = self.inst
-        key = (inst.scheme, inst.host, inst.port)
+        key = self.inst.pool_key
         conn = None if fresh else self.pool.acquire(key)
         if conn is not None:
             self._attach(conn)
