@@ -35,3 +35,7 @@ cdef class Proxy:
     cdef bytes _head_rest(self, Request req, ClientProtocol client)
     @cython.locals(now=cython.double, seconds=cython.double, route_id=cython.long, app_id=cython.long)
     cpdef record(self, Request req, route, Principal principal, int status)
+
+
+@cython.locals(rest=bytes)
+cpdef bytes request_line(bytes method, version, bytes raw_target)

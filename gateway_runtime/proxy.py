@@ -170,7 +170,7 @@ class Proxy:
             target = req.path + (b"?" + req.query if req.query else b"")
         if principal.key_in_query:  # the secret must not reach the upstream (or its logs)
             target = strip_query_key(target)
-        head_a = b"%s %s HTTP/1.1\r\n" % (req.method, version.upstream_target(target))
+        head_a = request_line(req.method, version, target)
         if req.expect_continue and not req.body_done:
             client.write(CONTINUE)
         ex = Exchange(
@@ -279,6 +279,15 @@ class Proxy:
         log = self.accesslog
         if log is not None and log.enabled and log.sampled():
             log.append(_log_fields(req, route_id, app_id, status, seconds))
+
+
+def request_line(method: bytes, version: Any, raw_target: bytes) -> bytes:
+    """The request line to send upstream: the version's base path in the target as received
+    (path plus optional query; the router matched it) replaced by its upstream path."""
+    rest = raw_target[version.base_len :]
+    if not rest or rest[0] != 0x2F:  # "" or "?q" -> keep a leading "/"
+        return b"".join((method, b" ", version.upstream_prefix, b"/", rest, b" HTTP/1.1\r\n"))
+    return b"".join((method, b" ", version.upstream_prefix, rest, b" HTTP/1.1\r\n"))
 
 
 def _framing_problem(req: Request) -> str | None:

@@ -69,7 +69,7 @@ class Exchange(ResponseSink):
         self.head_b = head_b  # headers after Host, through the blank line
         self.resp_extra = resp_extra  # x-request-id, Deprecation/Sunset, RateLimit-* lines
         self.deadline = req.started + route.timeout_s
-        self.read_s = route.version.timeouts.read_s
+        self.read_s = route.read_s
         self.keep_client = req.keep_alive
         self.attempts = 0
         self.fresh_retry = False
@@ -187,7 +187,7 @@ class Exchange(ResponseSink):
                 self.in_info = True  # 1xx interim response: not relayed
             return
         self.last_io = self.clock.now
-        if status in self.route.version.retry.statuses and self._may_retry(str(status)):
+        if status in self.route.retry_statuses and self._may_retry(str(status)):
             nxt = self.up.acquire(self.hash_key, self.inst)
             if nxt is not None and nxt is not self.inst:
                 self._drop_conn()
