@@ -11,7 +11,7 @@ from gateway_runtime.ratelimit cimport RateLimiter
 from gateway_runtime.ratelimit_dims cimport Decision
 from gateway_runtime.routing cimport RouteIndex, RouteMatch
 from gateway_runtime.runtime_state cimport InstanceRuntime, RuntimeState, UpstreamRuntime
-from gateway_runtime.upstream.exchange cimport Exchange
+from gateway_runtime.upstream.exchange cimport Exchange, new_exchange
 from gateway_runtime.upstream.pool cimport UpstreamPool
 from gateway_runtime.usage cimport Usage
 

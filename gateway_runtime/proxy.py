@@ -23,7 +23,7 @@ from gateway_runtime.http.headers import (
 from gateway_runtime.http.outbox import Outbox
 from gateway_runtime.http.problems import PROBLEMS
 from gateway_runtime.http.server import HttpLimits
-from gateway_runtime.upstream.exchange import Exchange
+from gateway_runtime.upstream.exchange import new_exchange
 from gateway_runtime.upstream.pool import UpstreamPool
 
 if TYPE_CHECKING:
@@ -173,7 +173,7 @@ class Proxy:
         head_a = request_line(req.method, version, target)
         if req.expect_continue and not req.body_done:
             client.write(CONTINUE)
-        ex = Exchange(
+        ex = new_exchange(
             self,
             client,
             req,
