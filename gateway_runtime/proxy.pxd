@@ -11,7 +11,7 @@ from gateway_runtime.ratelimit cimport RateLimiter
 from gateway_runtime.ratelimit_dims cimport Decision
 from gateway_runtime.routing cimport RouteIndex, RouteMatch
 from gateway_runtime.runtime_state cimport InstanceRuntime, RuntimeState, UpstreamRuntime
-from gateway_runtime.upstream.exchange cimport Exchange
+from gateway_runtime.upstream.exchange cimport Exchange, new_exchange
 from gateway_runtime.upstream.pool cimport UpstreamPool
 from gateway_runtime.usage cimport Usage
 
@@ -34,4 +34,8 @@ cdef class Proxy:
     cdef Principal _authenticate(self, table, RouteMatch m, Request req)
     cdef bytes _head_rest(self, Request req, ClientProtocol client)
     @cython.locals(now=cython.double, seconds=cython.double, route_id=cython.long, app_id=cython.long)
-    cpdef record(self, Request req, route, principal, int status)
+    cpdef record(self, Request req, route, Principal principal, int status)
+
+
+@cython.locals(rest=bytes)
+cpdef bytes request_line(bytes method, version, bytes raw_target)

@@ -23,7 +23,7 @@ from gateway_runtime.http.headers import (
 from gateway_runtime.http.outbox import Outbox
 from gateway_runtime.http.problems import PROBLEMS
 from gateway_runtime.http.server import HttpLimits
-from gateway_runtime.upstream.exchange import Exchange
+from gateway_runtime.upstream.exchange import new_exchange
 from gateway_runtime.upstream.pool import UpstreamPool
 
 if TYPE_CHECKING:
@@ -170,10 +170,10 @@ class Proxy:
             target = req.path + (b"?" + req.query if req.query else b"")
         if principal.key_in_query:  # the secret must not reach the upstream (or its logs)
             target = strip_query_key(target)
-        head_a = b"%s %s HTTP/1.1\r\n" % (req.method, version.upstream_target(target))
+        head_a = request_line(req.method, version, target)
         if req.expect_continue and not req.body_done:
             client.write(CONTINUE)
-        ex = Exchange(
+        ex = new_exchange(
             self,
             client,
             req,
@@ -261,7 +261,7 @@ class Proxy:
 
     def record(self, req: Request, route: Any, principal: Any, status: int) -> None:
         """Metrics, usage and the access log for one finished request (counters only, no I/O)."""
-        now = self.server.loop.time()  # a C double: the subtraction needs no float objects
+        now = self.clock.loop_time()  # a C double: the subtraction needs no float objects
         seconds = now - req.started
         route_id = route.id if route is not None else 0
         app_id = principal.app_id if principal is not None else 0
@@ -279,6 +279,15 @@ class Proxy:
         log = self.accesslog
         if log is not None and log.enabled and log.sampled():
             log.append(_log_fields(req, route_id, app_id, status, seconds))
+
+
+def request_line(method: bytes, version: Any, raw_target: bytes) -> bytes:
+    """The request line to send upstream: the version's base path in the target as received
+    (path plus optional query; the router matched it) replaced by its upstream path."""
+    rest = raw_target[version.base_len :]
+    if not rest or rest[0] != 0x2F:  # "" or "?q" -> keep a leading "/"
+        return b"".join((method, b" ", version.upstream_prefix, b"/", rest, b" HTTP/1.1\r\n"))
+    return b"".join((method, b" ", version.upstream_prefix, rest, b" HTTP/1.1\r\n"))
 
 
 def _framing_problem(req: Request) -> str | None:

@@ -13,6 +13,7 @@ cdef class InstanceRuntime(OutlierCounters):
     cdef public double eff_weight, ready_since
     cdef public Py_ssize_t in_flight
     cdef public object config_state, health
+    cdef public tuple pool_key
 
     cpdef apply_spec(self, spec)
     cpdef bint in_pool(self)

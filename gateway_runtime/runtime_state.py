@@ -72,6 +72,7 @@ class InstanceRuntime(OutlierCounters):
         self.port = spec.port
         self.scheme = spec.scheme
         self.host_header = spec.host_header
+        self.pool_key = (spec.scheme, spec.host, spec.port)  # its upstream connections' pool
         self.weight = spec.weight
         self.config_state = spec.state
 

@@ -177,6 +177,8 @@ def _route(entry: Mapping[str, Any], version: Version) -> Route:
         timeout_s=entry["timeout_ms"] / 1000,
         max_body_bytes=int(entry["max_body_bytes"]),
         version=version,
+        read_s=version.timeouts.read_s,
+        retry_statuses=version.retry.statuses,
     )
 
 

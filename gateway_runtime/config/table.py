@@ -100,24 +100,13 @@ class Version:
     plans: frozenset[int]
     # Precomputed for the hot path:
     base_len: int  # len(base_path) in bytes; the request target after it is forwarded
-    upstream_prefix: bytes  # upstream_path without its trailing "/"
+    upstream_prefix: bytes  # upstream_path without its trailing "/" (proxy.request_line)
     # b"" or b"Deprecation: ...\r\nSunset: ...\r\n" appended to every response head
     extra_headers: bytes
 
     @property
     def retired(self) -> bool:
         return self.state == "retired"
-
-    def upstream_target(self, raw_target: bytes) -> bytes:
-        """The request target to send upstream: base path replaced by the upstream path.
-
-        `raw_target` is the target as received (path plus optional query) and starts with
-        base_path (the router matched it).
-        """
-        rest = raw_target[self.base_len :]
-        if not rest or rest[0] != 0x2F:  # "" or "?q" -> keep a leading "/"
-            rest = b"/" + rest
-        return self.upstream_prefix + rest
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +120,9 @@ class Route:
     timeout_s: float  # resolved total timeout of this route
     max_body_bytes: int
     version: Version
+    # Copied from the version for the exchange, which reads them on every request:
+    read_s: float = 0.0  # version.timeouts.read_s
+    retry_statuses: frozenset[int] = frozenset()  # version.retry.statuses
 
 
 @dataclass(frozen=True, slots=True)

@@ -145,7 +145,7 @@ class ClientProtocol:
 
     # -- parser callbacks ----------------------------------------------------------------------
     def on_message_begin(self) -> None:
-        self.cur = Request(self.loop.time())
+        self.cur = Request(self.clock.loop_time())
         self.head_started = self.clock.now
 
     def on_url(self, url: bytes) -> None:

@@ -94,6 +94,7 @@ class ProxyServer:
         if self._scan_handle is None:  # (re)starting after an idle spell: clocks may be stale
             self.loop = loop
             clock = self.clock
+            clock.loop_time = loop.time
             clock.now = loop.time()
             clock.wall = time.time()
             clock.date = date_line()

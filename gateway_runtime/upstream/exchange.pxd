@@ -1,3 +1,5 @@
+cimport cython
+
 from gateway_runtime.http.clock cimport Clock
 from gateway_runtime.http.connection cimport ClientProtocol
 from gateway_runtime.http.request cimport Request
@@ -25,6 +27,7 @@ cdef class Exchange(ResponseSink):
     cdef public bint keep_client, in_info, up_read_paused, fresh_retry
     cdef public object last_error
 
+    cdef _setup(self, proxy, ClientProtocol client, Request req, route, principal, UpstreamRuntime up, InstanceRuntime inst, hash_key, bytes head_a, bytes head_b, bytes resp_extra)
     cpdef start(self, bint fresh=*)
     cpdef on_upstream_head(self, UpstreamConnection conn, int status)
     cpdef on_upstream_body(self, bytes chunk)
@@ -42,3 +45,7 @@ cdef class Exchange(ResponseSink):
     cdef _restart(self, inst)
     cdef _drop_conn(self)
     cdef _end_attempt(self, outcome)
+
+
+@cython.locals(ex=Exchange)
+cpdef Exchange new_exchange(proxy, ClientProtocol client, Request req, route, principal, UpstreamRuntime up, InstanceRuntime inst, hash_key, bytes head_a, bytes head_b, bytes resp_extra)

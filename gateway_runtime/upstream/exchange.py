@@ -55,6 +55,24 @@ class Exchange(ResponseSink):
         head_b: bytes,
         resp_extra: bytes,
     ) -> None:
+        self._setup(
+            proxy, client, req, route, principal, up, inst, hash_key, head_a, head_b, resp_extra
+        )
+
+    def _setup(
+        self,
+        proxy: Proxy,
+        client: ClientProtocol,
+        req: Request,
+        route: Any,
+        principal: Any,
+        up: Any,
+        inst: Any,
+        hash_key: Any,
+        head_a: bytes,
+        head_b: bytes,
+        resp_extra: bytes,
+    ) -> None:
         # fixed for the request
         self.proxy = proxy
         self.pool = proxy.pool
@@ -69,7 +87,7 @@ class Exchange(ResponseSink):
         self.head_b = head_b  # headers after Host, through the blank line
         self.resp_extra = resp_extra  # x-request-id, Deprecation/Sunset, RateLimit-* lines
         self.deadline = req.started + route.timeout_s
-        self.read_s = route.version.timeouts.read_s
+        self.read_s = route.read_s
         self.keep_client = req.keep_alive
         self.attempts = 0
         self.fresh_retry = False
@@ -91,8 +109,7 @@ class Exchange(ResponseSink):
 
     # -- starting an attempt -------------------------------------------------------------------
     def start(self, fresh: bool = False) -> None:
-        inst = self.inst
-        key = (inst.scheme, inst.host, inst.port)
+        key = self.inst.pool_key
         conn = None if fresh else self.pool.acquire(key)
         if conn is not None:
             self._attach(conn)
@@ -188,7 +205,7 @@ class Exchange(ResponseSink):
                 self.in_info = True  # 1xx interim response: not relayed
             return
         self.last_io = self.clock.now
-        if status in self.route.version.retry.statuses and self._may_retry(str(status)):
+        if status in self.route.retry_statuses and self._may_retry(str(status)):
             nxt = self.up.acquire(self.hash_key, self.inst)
             if nxt is not None and nxt is not self.inst:
                 self._drop_conn()
@@ -448,3 +465,23 @@ class Exchange(ResponseSink):
         if inst is not None:
             self.inst = None
             self.up.release(inst, outcome)
+
+
+def new_exchange(
+    proxy: Proxy,
+    client: ClientProtocol,
+    req: Request,
+    route: Any,
+    principal: Any,
+    up: Any,
+    inst: Any,
+    hash_key: Any,
+    head_a: bytes,
+    head_b: bytes,
+    resp_extra: bytes,
+) -> Exchange:
+    """Exchange(...) for the proxy: compiled, a C call that skips the generic constructor's
+    argument parsing (eleven arguments per request)."""
+    ex = Exchange.__new__(Exchange)
+    ex._setup(proxy, client, req, route, principal, up, inst, hash_key, head_a, head_b, resp_extra)
+    return ex

@@ -5,6 +5,7 @@ from __future__ import annotations
 from gateway_runtime.auth import Revocations
 from gateway_runtime.config.compile import compile_table
 from gateway_runtime.config.table import Table
+from gateway_runtime.proxy import request_line
 from gateway_runtime.routing import NO_ROUTE, Gone, MethodNotAllowed, RouteIndex, RouteMatch
 from tests.gateway_runtime import snapshots as snap
 
@@ -123,14 +124,16 @@ def test_deprecated_version_carries_deprecation_and_sunset_headers():
     assert _table(PETS).versions[1].extra_headers == b""
 
 
-def test_upstream_target_replaces_the_base_path():
+def test_the_upstream_request_line_replaces_the_base_path():
     api = snap.api(1, "/shop/v2", [snap.route(1, "GET", "/items")], upstream_path="/internal/")
     version = _table(api).versions[1]
-    assert version.upstream_target(b"/shop/v2/items?q=1") == b"/internal/items?q=1"
-    assert version.upstream_target(b"/shop/v2?q=1") == b"/internal/?q=1"
+    assert request_line(b"GET", version, b"/shop/v2/items?q=1") == (
+        b"GET /internal/items?q=1 HTTP/1.1\r\n"
+    )
+    assert request_line(b"PUT", version, b"/shop/v2?q=1") == b"PUT /internal/?q=1 HTTP/1.1\r\n"
     root = _table(snap.api(1, "/shop/v2", [], upstream_path="/")).versions[1]
-    assert root.upstream_target(b"/shop/v2/items") == b"/items"
-    assert root.upstream_target(b"/shop/v2") == b"/"
+    assert request_line(b"GET", root, b"/shop/v2/items") == b"GET /items HTTP/1.1\r\n"
+    assert request_line(b"GET", root, b"/shop/v2") == b"GET / HTTP/1.1\r\n"
 
 
 def test_two_routes_with_one_method_and_shape_are_refused():
