@@ -33,3 +33,13 @@ cdef class RateLimiter:
     @cython.locals(st=KeyState, apps=dict)
     cdef KeyState _open(self, app_id, plan, KeyState old)
     cdef _forget(self, KeyState st)
+    @cython.locals(st=KeyState, d=CDim, demand=long, mark=long, want=long, batch=list, owners=list)
+    cpdef tuple _collect(self, double now)
+    @cython.locals(d=CDim, i=Py_ssize_t, grant=long, left=long)
+    cpdef _apply(self, double now, list owners, list batch, list results)
+
+
+@cython.locals(new_key=str, p1=double)
+cdef _add(list batch, list owners, CDim d, double now, long want)
+@cython.locals(d=CDim)
+cdef bint _settle_due(KeyState st, double now)

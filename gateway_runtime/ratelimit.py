@@ -243,14 +243,15 @@ class RateLimiter:
                 self._forget(st)
                 self._retired.append(st)
                 continue
-            elif not any(d.used or d.reset_at and now >= d.reset_at for d in st.dims):
+            elif not _settle_due(st, now):
                 continue  # idle and no window ended: keep the grant it holds
+            want = math.ceil(1.5 * st.est)
             for d in st.dims:
-                self._add(batch, owners, d, now, math.ceil(1.5 * st.est) + d.provisional)
+                _add(batch, owners, d, now, want + d.provisional)
         for st in self._retired:
             for d in st.dims:
                 if d.used or d.held:
-                    self._add(batch, owners, d, now, 0)
+                    _add(batch, owners, d, now, 0)
         self._retired = []
         return batch, owners
 
@@ -263,25 +264,18 @@ class RateLimiter:
         self._scan_pos += size
         return part
 
-    @staticmethod
-    def _add(batch: list[Settle], owners: list[Dim], d: Dim, now: float, want: int) -> None:
-        new_key = d.key_at(now)
-        want = min(want, int(d.cap) if d.kind == "b" else d.limit)
-        p1 = d.rate if d.kind == "b" else float(d.limit)
-        batch.append(
-            (d.kind, d.held_key or new_key, new_key, d.used, d.held, want, p1, d.cap, d.ttl)
-        )
-        owners.append(d)
-        d.sent = d.used
-
     def _apply(
         self, now: float, owners: list[Dim], batch: list[Settle], results: list[tuple[int, int]]
     ) -> None:
-        for d, settle, (grant, left) in zip(owners, batch, results, strict=True):
+        if len(results) != len(owners):
+            raise ValueError(f"the store answered {len(results)} of {len(owners)} dimensions")
+        for i in range(len(owners)):
+            d = owners[i]
+            grant, left = results[i]
             d.used -= d.sent  # requests admitted while the sync was in flight stay counted
             d.held = d.allow = grant
             d.left = left
-            d.held_key = settle[2]
+            d.held_key = batch[i][2]
             if d.kind == "w":
                 d.reset_at = window_end(d.period, now)
 
@@ -299,6 +293,28 @@ class RateLimiter:
         for st in self._keys.values():  # grants of idle keys came from the other store
             for d in st.dims:
                 d.held = 0
+
+
+def _add(batch: list[Settle], owners: list[Dim], d: Dim, now: float, want: int) -> None:
+    """Queue one dimension's settlement (what it used and held, and the grant it wants)."""
+    new_key = d.key_at(now)
+    if d.kind == "b":
+        want = min(want, int(d.cap))
+        p1 = d.rate
+    else:
+        want = min(want, d.limit)
+        p1 = float(d.limit)
+    batch.append((d.kind, d.held_key or new_key, new_key, d.used, d.held, want, p1, d.cap, d.ttl))
+    owners.append(d)
+    d.sent = d.used
+
+
+def _settle_due(st: KeyState, now: float) -> bool:
+    """True if an idle key still has something to settle: use, or a window that ended."""
+    for d in st.dims:  # noqa: SIM110 - a loop, not any(): compiled, a generator is a closure
+        if d.used or (d.reset_at and now >= d.reset_at):
+            return True
+    return False
 
 
 def _exhausted(st: KeyState, now: float) -> bool:
