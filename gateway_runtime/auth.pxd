@@ -18,11 +18,11 @@ cdef class KeyRecord:
 
 
 cdef class KeyTable:
-    cdef public dict _records, _verified, principals, by_header
+    cdef public dict _records, _verified, principals
 
 
-@cython.locals(mode=str, raw=bytes, keys=KeyTable, versions=dict, known=tuple, expires_at=double)
+@cython.locals(mode=str, raw=bytes)
 cpdef Principal authenticate_raw(table, RouteMatch match, dict headers, bytes query, double now)
 
-@cython.locals(keys=KeyTable, slot=tuple, known=tuple)
-cdef tuple _key_entry(table, route, str raw_key, double now)
+@cython.locals(keys=KeyTable, versions=dict, known=tuple, until=double)
+cdef tuple _key_entry(table, route, version_id, str raw_key, double now)

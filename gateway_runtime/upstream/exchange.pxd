@@ -27,7 +27,6 @@ cdef class Exchange(ResponseSink):
     cdef public bint keep_client, in_info, up_read_paused, fresh_retry
     cdef public object last_error
 
-    cdef _setup(self, proxy, ClientProtocol client, Request req, route, principal, UpstreamRuntime up, InstanceRuntime inst, hash_key, bytes head_a, bytes head_b, bytes resp_extra)
     cpdef start(self, bint fresh=*)
     cpdef on_upstream_head(self, UpstreamConnection conn, int status)
     cpdef on_upstream_body(self, bytes chunk)

@@ -39,73 +39,8 @@ CONNECTING, SENT, RELAYING, DONE = 0, 1, 2, 3
 
 
 class Exchange(ResponseSink):
-    """State of one request between the client connection and an upstream connection."""
-
-    def __init__(
-        self,
-        proxy: Proxy,
-        client: ClientProtocol,
-        req: Request,
-        route: Any,
-        principal: Any,
-        up: Any,
-        inst: Any,
-        hash_key: Any,
-        head_a: bytes,
-        head_b: bytes,
-        resp_extra: bytes,
-    ) -> None:
-        self._setup(
-            proxy, client, req, route, principal, up, inst, hash_key, head_a, head_b, resp_extra
-        )
-
-    def _setup(
-        self,
-        proxy: Proxy,
-        client: ClientProtocol,
-        req: Request,
-        route: Any,
-        principal: Any,
-        up: Any,
-        inst: Any,
-        hash_key: Any,
-        head_a: bytes,
-        head_b: bytes,
-        resp_extra: bytes,
-    ) -> None:
-        # fixed for the request
-        self.proxy = proxy
-        self.pool = proxy.pool
-        self.clock = client.clock
-        self.client = client
-        self.req = req
-        self.route = route
-        self.principal = principal
-        self.up = up
-        self.hash_key = hash_key
-        self.head_a = head_a  # request line
-        self.head_b = head_b  # headers after Host, through the blank line
-        self.resp_extra = resp_extra  # x-request-id, Deprecation/Sunset, RateLimit-* lines
-        self.deadline = req.started + route.timeout_s
-        self.read_s = route.read_s
-        self.keep_client = req.keep_alive
-        self.attempts = 0
-        self.fresh_retry = False
-        self.last_error: UpstreamError | None = None
-        # per attempt
-        self.inst = inst
-        self.conn: UpstreamConnection | None = None
-        self.task: asyncio.Task[None] | None = None
-        self.state = CONNECTING
-        self.status = 0
-        self.out = client.out  # one list per connection: only one exchange writes at a time
-        self.out.clear()
-        self.chunk_out = False
-        self.resp_started = False
-        self.body_sent = False
-        self.last_io = 0.0
-        self.in_info = False
-        self.up_read_paused = False
+    """State of one request between the client connection and an upstream connection
+    (made by new_exchange())."""
 
     # -- starting an attempt -------------------------------------------------------------------
     def start(self, fresh: bool = False) -> None:
@@ -480,8 +415,40 @@ def new_exchange(
     head_b: bytes,
     resp_extra: bytes,
 ) -> Exchange:
-    """Exchange(...) for the proxy: compiled, a C call that skips the generic constructor's
-    argument parsing (eleven arguments per request)."""
+    """The Exchange of one request. Compiled, a C call: the generic constructor would parse
+    eleven arguments per request."""
     ex = Exchange.__new__(Exchange)
-    ex._setup(proxy, client, req, route, principal, up, inst, hash_key, head_a, head_b, resp_extra)
+    # fixed for the request
+    ex.proxy = proxy
+    ex.pool = proxy.pool
+    ex.clock = client.clock
+    ex.client = client
+    ex.req = req
+    ex.route = route
+    ex.principal = principal
+    ex.up = up
+    ex.hash_key = hash_key
+    ex.head_a = head_a  # request line
+    ex.head_b = head_b  # headers after Host, through the blank line
+    ex.resp_extra = resp_extra  # x-request-id, Deprecation/Sunset, RateLimit-* lines
+    ex.deadline = req.started + route.timeout_s
+    ex.read_s = route.read_s
+    ex.keep_client = req.keep_alive
+    ex.attempts = 0
+    ex.fresh_retry = False
+    ex.last_error = None  # the UpstreamError of the last failed attempt
+    # per attempt
+    ex.inst = inst
+    ex.conn = None
+    ex.task = None  # the connect task while connecting
+    ex.state = CONNECTING
+    ex.status = 0
+    ex.out = client.out  # one list per connection: only one exchange writes at a time
+    ex.out.clear()
+    ex.chunk_out = False
+    ex.resp_started = False
+    ex.body_sent = False
+    ex.last_io = 0.0
+    ex.in_info = False
+    ex.up_read_paused = False
     return ex

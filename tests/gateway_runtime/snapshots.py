@@ -203,6 +203,26 @@ def publish(
     return number
 
 
+def token_service(
+    port: int, revision: int, signer: Signer, *, extra_routes: Any = (), revoked: Any = ()
+) -> dict[str, Any]:
+    """One API at /svc/v1 on the upstream at `port`: a public /ping and an oauth2 /token route,
+    application 10 with OAuth2 client "client-1", tokens signed by `signer`."""
+    routes = [
+        route(1, "GET", "/ping", auth_mode="public"),
+        route(2, "GET", "/token", auth_mode="oauth2", scopes=["read"]),
+        *extra_routes,
+    ]
+    return snapshot(
+        [api(1, "/svc/v1", routes, auth_mode="oauth2")],
+        upstreams={"svc": upstream([port])},
+        applications={"10": {"name": "app", "subscriptions": {"1": 1}}},
+        oauth_clients={"client-1": 10},
+        oauth=signer.oauth_section(revoked),
+        revision=revision,
+    )
+
+
 class Signer:
     """An Ed25519 key pair standing in for the portal's token signing key."""
 

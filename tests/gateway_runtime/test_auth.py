@@ -300,15 +300,15 @@ def test_a_raw_key_is_remembered_per_version_with_expiry_and_refusals_as_before(
     assert _raw_refused(table, x_api_key=EXPIRING_KEY, now=NOW + 60).status == 401
     assert _raw_refused(table, x_api_key=OTHER_APP_KEY).status == 403
     assert _raw_refused(table, x_api_key=OTHER_APP_KEY).status == 403
-    assert OTHER_APP_KEY.encode() not in table.keys.by_header, "a refusal is not remembered"
-    assert _table().keys.by_header == {}, "each revision starts empty"
+    assert OTHER_APP_KEY not in table.keys.principals, "a refusal is not remembered"
+    assert _table().keys.principals == {}, "each revision starts empty"
 
 
 def test_an_oauth2_route_ignores_a_raw_key_and_takes_the_bearer_token():
     table = _table(auth_mode="oauth2")
     assert _raw_refused(table, x_api_key=KEY).www_authenticate.startswith(b"Bearer")
     assert _raw(table, x_api_key=KEY, authorization=_bearer()).client_id == "client-1"
-    assert table.keys.by_header == {}
+    assert table.keys.principals == {}
 
 
 # ------------------------------------------------------------------ over real sockets

@@ -14,19 +14,7 @@ SIGNER = snap.Signer()
 
 
 def _document(port: int, revision: int, *, extra_routes=(), revoked=()) -> dict:
-    routes = [
-        snap.route(1, "GET", "/ping", auth_mode="public"),
-        snap.route(2, "GET", "/token", auth_mode="oauth2", scopes=["read"]),
-        *extra_routes,
-    ]
-    return snap.snapshot(
-        [snap.api(1, "/svc/v1", routes, auth_mode="oauth2")],
-        upstreams={"svc": snap.upstream([port])},
-        applications={"10": {"name": "app", "subscriptions": {"1": 1}}},
-        oauth_clients={"client-1": 10},
-        oauth=SIGNER.oauth_section(revoked),
-        revision=revision,
-    )
+    return snap.token_service(port, revision, SIGNER, extra_routes=extra_routes, revoked=revoked)
 
 
 def test_a_published_revision_is_served_at_once(

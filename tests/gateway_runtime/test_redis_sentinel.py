@@ -4,6 +4,7 @@ gateway follows a failover (master SIGKILLed, replica promoted) without a restar
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import subprocess
 import sys
@@ -148,13 +149,9 @@ def _pong(url: str, timeout: float = 1.0) -> bool:
 
 
 def test_a_running_gateway_follows_a_failover(own_sentinels, start_gateway, ok_upstream) -> None:
-    url = own_sentinels.url()
-    publisher = sync_client(url, socket_connect_timeout=1, socket_timeout=2)
-    snap.publish(publisher, _document(ok_upstream, 1))
-    gateway = start_gateway(redis=url)
-    token = SIGNER.token(exp=time.time() + 600, jti="after-failover")
-    bearer = {"Authorization": f"Bearer {token}"}
-    assert http_get(gateway.url + "/svc/v1/token", headers=bearer)[0] == 200
+    publisher, gateway, bearer = _gateway_with_token(
+        own_sentinels, start_gateway, ok_upstream, "after-failover", socket_timeout=2
+    )
     with Load(gateway.port, "/svc/v1/ping") as load:
         load.wait_for(20)
         took = own_sentinels.fail_master_and_wait_for_failover(signal.SIGKILL)
@@ -167,56 +164,53 @@ def test_a_running_gateway_follows_a_failover(own_sentinels, start_gateway, ok_u
     assert load.result.failures == [], load.result.statuses
     # Revocations arrive only by pub/sub (no poll reads them): proof that the subscription was
     # made again, on the new master.
-    refused = lambda: http_get(gateway.url + "/svc/v1/token", headers=bearer)[0] == 401  # noqa: E731
-
-    def revoke_and_check() -> bool:
-        message = {"jti": "after-failover", "exp": time.time() + 600}
-        publisher.publish("meshgate:oauth:revoked", orjson.dumps(message))
-        return refused()
-
-    wait_until(revoke_and_check, timeout=10, interval=0.5, message="the revocation message")
+    _wait_for_revocation(publisher, gateway, bearer, "after-failover")
     publisher.close()
 
 
 def test_the_subscription_leaves_a_frozen_master(own_sentinels, start_gateway, ok_upstream) -> None:
     # SIGSTOP: the old master's sockets stay open and the idle subscription sees no error. The
     # gateway's other connections time out and find the new master; the listener follows them.
-    url = own_sentinels.url()
-    publisher = sync_client(url, socket_connect_timeout=1, socket_timeout=1)
-    snap.publish(publisher, _document(ok_upstream, 1))
-    gateway = start_gateway(redis=url)
-    token = SIGNER.token(exp=time.time() + 600, jti="frozen")
-    bearer = {"Authorization": f"Bearer {token}"}
-    assert http_get(gateway.url + "/svc/v1/token", headers=bearer)[0] == 200
+    publisher, gateway, bearer = _gateway_with_token(
+        own_sentinels, start_gateway, ok_upstream, "frozen", socket_timeout=1
+    )
     own_sentinels.fail_master_and_wait_for_failover(signal.SIGSTOP)
     _retry(lambda: snap.publish(publisher, _document(ok_upstream, 2)))
     wait_until(lambda: gateway.status()["revision"] == 2, timeout=15, message="revision 2")
     started = time.monotonic()
-
-    def revoke_and_check() -> bool:
-        message = {"jti": "frozen", "exp": time.time() + 600}
-        publisher.publish("meshgate:oauth:revoked", orjson.dumps(message))
-        return http_get(gateway.url + "/svc/v1/token", headers=bearer)[0] == 401
-
-    wait_until(revoke_and_check, timeout=10, interval=0.5, message="the revocation message")
+    _wait_for_revocation(publisher, gateway, bearer, "frozen")
     assert time.monotonic() - started < 10
     assert "Redis master moved" in gateway.log()
     publisher.close()
 
 
-def _document(port: int, revision: int) -> dict:
-    routes = [
-        snap.route(1, "GET", "/ping", auth_mode="public"),
-        snap.route(2, "GET", "/token", auth_mode="oauth2", scopes=["read"]),
-    ]
-    return snap.snapshot(
-        [snap.api(1, "/svc/v1", routes, auth_mode="oauth2")],
-        upstreams={"svc": snap.upstream([port])},
-        applications={"10": {"name": "app", "subscriptions": {"1": 1}}},
-        oauth_clients={"client-1": 10},
-        oauth=SIGNER.oauth_section(),
-        revision=revision,
+def _gateway_with_token(sentinels, start_gateway, upstream_port: int, jti: str, *, socket_timeout):  # noqa: ANN001, ANN202
+    """A gateway on revision 1 published through Sentinel, and a bearer token it accepts."""
+    publisher = sync_client(
+        sentinels.url(), socket_connect_timeout=1, socket_timeout=socket_timeout
     )
+    snap.publish(publisher, _document(upstream_port, 1))
+    gateway = start_gateway(redis=sentinels.url())
+    token = SIGNER.token(exp=time.time() + 600, jti=jti)
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert http_get(gateway.url + "/svc/v1/token", headers=bearer)[0] == 200
+    return publisher, gateway, bearer
+
+
+def _wait_for_revocation(publisher, gateway, bearer: dict, jti: str) -> None:  # noqa: ANN001
+    """Publish the token's revocation until the gateway refuses it (the subscriber may still be
+    reconnecting when the first message goes out)."""
+
+    def revoke_and_check() -> bool:
+        message = {"jti": jti, "exp": time.time() + 600}
+        publisher.publish("meshgate:oauth:revoked", orjson.dumps(message))
+        return http_get(gateway.url + "/svc/v1/token", headers=bearer)[0] == 401
+
+    wait_until(revoke_and_check, timeout=10, interval=0.5, message="the revocation message")
+
+
+def _document(port: int, revision: int) -> dict:
+    return snap.token_service(port, revision, SIGNER)
 
 
 def _retry(action, attempts: int = 20) -> None:  # noqa: ANN001
@@ -232,8 +226,6 @@ def _retry(action, attempts: int = 20) -> None:  # noqa: ANN001
 
 
 def _clean_env() -> dict[str, str]:
-    import os
-
     drop = ("REDIS_URL", "CELERY_BROKER_URL")
     return {k: v for k, v in os.environ.items() if k not in drop}
 
