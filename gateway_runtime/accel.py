@@ -28,6 +28,7 @@ PURE_ENV = "MESHGATE_GATEWAY_PURE_PYTHON"
 
 # Dotted names relative to the package; the order is irrelevant.
 COMPILED_MODULES: tuple[str, ...] = (
+    "config.table",
     "http.request",
     "http.outbox",
     "http.clock",

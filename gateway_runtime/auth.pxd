@@ -3,6 +3,7 @@
 # stays Python (a JWT's cost is in PyJWT, not here).
 cimport cython
 
+from gateway_runtime.config.table cimport Route, Table
 from gateway_runtime.routing cimport RouteMatch
 
 
@@ -22,7 +23,7 @@ cdef class KeyTable:
 
 
 @cython.locals(mode=str, raw=bytes)
-cpdef Principal authenticate_raw(table, RouteMatch match, dict headers, bytes query, double now)
+cpdef Principal authenticate_raw(Table table, RouteMatch match, dict headers, bytes query, double now)
 
 @cython.locals(keys=KeyTable, versions=dict, known=tuple, until=double)
-cdef tuple _key_entry(table, route, version_id, str raw_key, double now)
+cdef tuple _key_entry(Table table, Route route, version_id, str raw_key, double now)

@@ -1,6 +1,7 @@
 cimport cython
 
 from gateway_runtime.auth cimport Principal, authenticate_raw
+from gateway_runtime.config.table cimport Route, Table, Version
 from gateway_runtime.http.clock cimport Clock
 from gateway_runtime.http.connection cimport ClientProtocol
 from gateway_runtime.http.headers cimport IdSource
@@ -27,15 +28,20 @@ cdef class Proxy:
     cdef public IdSource ids
     cdef public RateLimiter limiter
 
-    @cython.locals(limiter=RateLimiter, decision=Decision, routes=RouteIndex, principal=Principal)
+    @cython.locals(
+        limiter=RateLimiter, decision=Decision, routes=RouteIndex, principal=Principal,
+        m=RouteMatch, table=Table, route=Route, version=Version,
+    )
     cpdef dispatch(self, ClientProtocol client, Request req)
-    @cython.locals(runtime=RuntimeState, up=UpstreamRuntime, inst=InstanceRuntime, ex=Exchange)
-    cdef _forward(self, ClientProtocol client, Request req, route, principal, bytes extra)
-    cdef Principal _authenticate(self, table, RouteMatch m, Request req)
+    @cython.locals(
+        runtime=RuntimeState, up=UpstreamRuntime, inst=InstanceRuntime, ex=Exchange, version=Version
+    )
+    cdef _forward(self, ClientProtocol client, Request req, Route route, principal, bytes extra)
+    cdef Principal _authenticate(self, Table table, RouteMatch m, Request req)
     cdef bytes _head_rest(self, Request req, ClientProtocol client)
     @cython.locals(now=cython.double, seconds=cython.double, route_id=cython.long, app_id=cython.long)
-    cpdef record(self, Request req, route, Principal principal, int status)
+    cpdef record(self, Request req, Route route, Principal principal, int status)
 
 
 @cython.locals(rest=bytes)
-cpdef bytes request_line(bytes method, version, bytes raw_target)
+cpdef bytes request_line(bytes method, Version version, bytes raw_target)

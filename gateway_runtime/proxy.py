@@ -23,6 +23,7 @@ from gateway_runtime.http.headers import (
 from gateway_runtime.http.outbox import Outbox
 from gateway_runtime.http.problems import PROBLEMS
 from gateway_runtime.http.server import HttpLimits
+from gateway_runtime.routing import RouteMatch
 from gateway_runtime.upstream.exchange import new_exchange
 from gateway_runtime.upstream.pool import UpstreamPool
 
@@ -97,9 +98,10 @@ class Proxy:
             if bad is not None:
                 return self._refuse(client, req, bad, extra, close=True)
         routes = table.routes
-        m = routes.match_raw(req.host, req.method, req.path)
-        if m.status != 200:
-            return self._refuse_unrouted(client, req, m, extra)
+        found = routes.match_raw(req.host, req.method, req.path)
+        if not isinstance(found, RouteMatch):  # compiled: m's reads below are C field reads
+            return self._refuse_unrouted(client, req, found, extra)
+        m = found
         route = m.route
         version = m.version
         if req.content_length > route.max_body_bytes:

@@ -2,9 +2,12 @@
 # the trie (_Node, _Host, _Leaf) stays Python: it is walked on a cache miss only.
 cimport cython
 
+from gateway_runtime.config.table cimport Route, Version
+
 
 cdef class RouteMatch:
-    cdef readonly object route, version
+    cdef readonly Route route
+    cdef readonly Version version
     cdef readonly tuple values
     cdef readonly str auth_mode
     cdef readonly object version_id

@@ -4,12 +4,37 @@ compile.py turns one validated snapshot into one Table; the ConfigStore swaps a 
 reference to it. A request reads `store.table` once and uses that object to the end, so a
 swap never changes the config under an in-flight request. Everything a request needs is
 precomputed here (bytes, seconds, frozensets) so the hot path only does dict lookups.
+
+What a request reads (Table, Version, Route, Plan, Timeouts, RetryPolicy) is declared in
+table.pxd: compiled, these are extension types whose fields are C struct members, so the
+request path's reads are struct loads instead of generic attribute lookups, and readonly (an
+assignment raises AttributeError). `cython.dataclasses.dataclass` gives them the keyword
+constructor, defaults, repr, equality, hash and `dataclasses.replace` support of a frozen
+dataclass; not compiled, it is the stdlib's frozen dataclass (without slots: Cython's decorator
+takes no `slots` argument). The specs read only when a table is applied (instances, upstreams,
+applications) stay plain frozen slots dataclasses.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import dataclasses as _dataclasses
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
+
+
+class _Shadow:
+    """What Cython's pure-mode shadow module gives this module: the stdlib dataclasses."""
+
+    dataclasses = _dataclasses
+
+
+if TYPE_CHECKING:  # type checkers see the pure-mode classes, stdlib frozen dataclasses
+    cython = _Shadow
+else:
+    try:
+        import cython
+    except ImportError:  # an install without the build (MESHGATE_PURE_PYTHON=1) may lack Cython
+        cython = _Shadow
 
 if TYPE_CHECKING:
     from gateway_runtime.auth import JwtVerifier, KeyTable
@@ -48,7 +73,7 @@ class UpstreamSpec:
     max_in_flight: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@cython.dataclasses.dataclass(frozen=True)
 class Plan:
     """Limits of one plan; None = unlimited."""
 
@@ -62,14 +87,14 @@ class Plan:
     redis_down: Literal["local", "fail_closed"]
 
 
-@dataclass(frozen=True, slots=True)
+@cython.dataclasses.dataclass(frozen=True)
 class Timeouts:
     connect_s: float
     read_s: float
     total_s: float
 
 
-@dataclass(frozen=True, slots=True)
+@cython.dataclasses.dataclass(frozen=True)
 class RetryPolicy:
     retries: int
     # subset of {"connect-failure", "timeout", "502", "503", "504"}
@@ -79,7 +104,7 @@ class RetryPolicy:
     non_idempotent: bool
 
 
-@dataclass(frozen=True, slots=True)
+@cython.dataclasses.dataclass(frozen=True)
 class Version:
     """One live API version (published, deprecated or retired)."""
 
@@ -109,7 +134,7 @@ class Version:
         return self.state == "retired"
 
 
-@dataclass(frozen=True, slots=True)
+@cython.dataclasses.dataclass(frozen=True)
 class Route:
     id: int
     method: str
@@ -132,7 +157,7 @@ class Application:
     subscriptions: dict[int, int]  # api version id -> plan id
 
 
-@dataclass(frozen=True, slots=True)
+@cython.dataclasses.dataclass(frozen=True)
 class Table:
     """One compiled revision. Never mutated after compile (dicts included)."""
 
@@ -146,5 +171,6 @@ class Table:
     applications: dict[int, Application]
     keys: KeyTable
     jwt: JwtVerifier
-    oauth_clients: dict[str, int] = field(default_factory=dict)  # client_id -> app id
+    # client_id -> app id
+    oauth_clients: dict[str, int] = cython.dataclasses.field(default_factory=dict)
     route_count: int = 0

@@ -1,5 +1,6 @@
 cimport cython
 
+from gateway_runtime.config.table cimport RetryPolicy, Route
 from gateway_runtime.http.clock cimport Clock
 from gateway_runtime.http.connection cimport ClientProtocol
 from gateway_runtime.http.request cimport Request
@@ -14,7 +15,8 @@ cdef class Exchange(ResponseSink):
     cdef public Clock clock
     cdef public ClientProtocol client
     cdef public Request req
-    cdef public object route, principal, hash_key
+    cdef public Route route
+    cdef public object principal, hash_key
     cdef public UpstreamRuntime up
     cdef public InstanceRuntime inst
     cdef public UpstreamConnection conn
@@ -39,6 +41,7 @@ cdef class Exchange(ResponseSink):
     cdef _complete(self, bint upstream_keep_alive)
     cdef _failed(self, err)
     cdef _give_up(self, err)
+    @cython.locals(policy=RetryPolicy)
     cdef bint _may_retry(self, cause)
     cdef _next_attempt(self, prev)
     cdef _restart(self, inst)
@@ -47,4 +50,4 @@ cdef class Exchange(ResponseSink):
 
 
 @cython.locals(ex=Exchange)
-cpdef Exchange new_exchange(proxy, ClientProtocol client, Request req, route, principal, UpstreamRuntime up, InstanceRuntime inst, hash_key, bytes head_a, bytes head_b, bytes resp_extra)
+cpdef Exchange new_exchange(proxy, ClientProtocol client, Request req, Route route, principal, UpstreamRuntime up, InstanceRuntime inst, hash_key, bytes head_a, bytes head_b, bytes resp_extra)
