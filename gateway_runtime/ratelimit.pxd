@@ -9,8 +9,9 @@ cdef class KeyState:
     cdef public object plan
     cdef public list dims
     cdef public long demand
-    cdef public double est, idle_since
+    cdef public double est, idle_since, settled_at
     cdef public long mark
+    cdef public bint live
 
 
 cdef class RateLimiter:
@@ -18,7 +19,7 @@ cdef class RateLimiter:
     cdef public double sync_interval, sync_timeout, now
     cdef public bint redis_ok
     cdef public object last_error
-    cdef public long syncs
+    cdef public long syncs, settled
     cdef public dict _keys, _by_plan
     cdef public object _last_plan
     cdef public dict _last_apps
@@ -33,13 +34,15 @@ cdef class RateLimiter:
     @cython.locals(st=KeyState, apps=dict)
     cdef KeyState _open(self, app_id, plan, KeyState old)
     cdef _forget(self, KeyState st)
-    @cython.locals(st=KeyState, d=CDim, demand=long, mark=long, want=long, batch=list, owners=list)
+    @cython.locals(st=KeyState, d=CDim, demand=long, mark=long, batch=list, owners=list)
     cpdef tuple _collect(self, double now)
+    @cython.locals(d=CDim, want=long)
+    cdef _queue(self, KeyState st, list batch, list owners, double now)
     @cython.locals(d=CDim, i=Py_ssize_t, grant=long, left=long)
     cpdef _apply(self, double now, list owners, list batch, list results)
 
 
 @cython.locals(new_key=str, p1=double)
 cdef _add(list batch, list owners, CDim d, double now, long want)
-@cython.locals(d=CDim)
-cdef bint _settle_due(KeyState st, double now)
+@cython.locals(d=CDim, need=long, used=long, loose=bint)
+cdef bint _settle_due(KeyState st, double now, bint active)

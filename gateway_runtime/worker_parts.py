@@ -127,6 +127,9 @@ class PolicyParts:
         return {
             "ratelimit_redis_ok": getattr(limiter, "redis_ok", None),
             "ratelimit_error": getattr(limiter, "last_error", None),
+            # counts since the worker started: syncs that called the store, keys they settled
+            "ratelimit_syncs": getattr(limiter, "syncs", None),
+            "ratelimit_keys_settled": getattr(limiter, "settled", None),
             "ejection_reports_error": getattr(
                 getattr(self.runtime, "reports", None), "last_error", None
             ),

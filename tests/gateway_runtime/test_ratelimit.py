@@ -314,7 +314,9 @@ def test_a_sync_settles_only_the_keys_used_since_the_last_one() -> None:
         await limiter.sync(None)
 
     asyncio.run(sync())  # settles all 100 (each had demand)
-    limiter.check(7, limited)
+    for _ in range(30):  # key 7 uses up its grant (1.5 x 1 + 25): it must settle
+        limiter.check(7, limited)
+    limiter.check(8, limited)  # key 8 still holds ample grant: it need not
     clock.advance(0.05)
     batch, _owners = limiter._collect(clock.now)
     assert [settle[2] for settle in batch] == ["mg:rl:7:1:s"]
@@ -346,7 +348,8 @@ def test_a_flushed_script_cache_is_reloaded(redis_url: str, redis_client: redis_
         await limiter.sync(redis)
         redis_client.script_flush()  # e.g. a Redis restart or failover
         clock.advance(0.05)
-        limiter.check(1, limited)
+        for _ in range(5):  # runs its grant (1.5 x 1 + 3) low: the key must settle
+            limiter.check(1, limited)
         await limiter.sync(redis)
 
     with_redis(redis_url, body)
@@ -398,3 +401,156 @@ def test_a_forgotten_or_replanned_key_is_looked_up_afresh() -> None:
     stricter = plan(rps=5)  # a new revision of plan 1 with other limits: a new state
     assert limiter.check(1, stricter).limit == 5
     assert limiter.check(1, limited).limit == 10
+
+
+# -- which keys a sync settles (module docstring of ratelimit.py) ---------------------------------
+
+
+def bucket_tokens(redis_client: redis_lib.Redis, app_id: int = 1) -> float:
+    return float(redis_client.hget(f"mg:rl:{app_id}:1:s", "t"))  # type: ignore[arg-type]
+
+
+async def each_interval(
+    limiter: RateLimiter, clock: Clock, the_plan: Plan, redis: Any, intervals: int, per: int = 1
+) -> None:
+    """`per` requests of app 1, then a sync, `intervals` times (50 ms apart)."""
+    for _ in range(intervals):
+        for _ in range(per):
+            limiter.check(1, the_plan)
+        clock.advance(0.05)
+        await limiter.sync(redis)
+
+
+def test_a_key_whose_grant_covers_its_demand_is_not_settled_at_every_use(
+    redis_url: str, redis_client: redis_lib.Redis
+) -> None:
+    clock = Clock(MIDNIGHT)
+    limiter = RateLimiter("mg", clock=clock)
+    high = plan(rps=1000)  # grant 1.5 x 1 + 250 (a quarter second of the rate)
+
+    async def body(redis: aioredis.Redis) -> None:
+        await each_interval(limiter, clock, high, redis, 1)
+        assert limiter.settled == 1  # a new key settles at once: its provisional use is a debt
+        tokens = bucket_tokens(redis_client)
+        await each_interval(limiter, clock, high, redis, 20)  # 1 s, one request per interval
+        assert limiter.settled == 1
+        assert bucket_tokens(redis_client) == tokens  # Redis was not asked for this key
+
+    with_redis(redis_url, body)
+
+
+def test_a_key_whose_grant_runs_low_is_settled_at_the_next_sync(
+    redis_url: str, redis_client: redis_lib.Redis
+) -> None:
+    clock = Clock(MIDNIGHT)
+    limiter = RateLimiter("mg", clock=clock)
+    high = plan(rps=1000)
+
+    async def body(redis: aioredis.Redis) -> None:
+        await each_interval(limiter, clock, high, redis, 1)  # holds 1.5 x 1 + 250 = 252
+        await each_interval(limiter, clock, high, redis, 1, per=50)
+        assert limiter.settled == 1  # 202 left: covers twice the 50 of this interval, plus one
+        await each_interval(limiter, clock, high, redis, 1, per=100)
+        assert limiter.settled == 2  # 102 left: less than twice the 100 of this interval
+        d = limiter.check(1, high)
+        assert d.allowed and d.remaining > 300  # a fresh grant of 1.5 x 100 + 250
+
+    with_redis(redis_url, body)
+
+
+def test_a_used_key_settles_after_the_maximum_age_longer_while_the_store_has_plenty(
+    redis_url: str, redis_client: redis_lib.Redis
+) -> None:
+    from gateway_runtime.ratelimit import MAX_AGE_LOOSE_S, MAX_AGE_S
+
+    clock = Clock(MIDNIGHT)
+    tight_limiter = RateLimiter("mg", clock=clock)
+    loose_limiter = RateLimiter("mg", clock=clock)
+    limited = plan(rps=1000)  # grant 1.5 x 1 + 250: lasts 12 s at one request per interval
+    # Another gateway has already taken most of app 1's bucket: after this worker's grant the
+    # store has less than half of it left, so its grant must not stay out long.
+    redis_client.hset("mg:rl:1:1:s", mapping={"t": "400", "ts": repr(MIDNIGHT + 0.05)})
+
+    async def run(limiter: RateLimiter, redis: aioredis.Redis, app_id: int) -> list[float]:
+        settled_at = []
+        for _ in range(round(6.0 / 0.05)):
+            limiter.check(app_id, limited)
+            clock.advance(0.05)
+            before = limiter.settled
+            await limiter.sync(redis)
+            if limiter.settled > before:
+                settled_at.append(clock.now)
+        return settled_at
+
+    async def body(redis: aioredis.Redis) -> tuple[list[float], list[float]]:
+        start = clock.now
+        tight = [t - start for t in await run(tight_limiter, redis, 1)]
+        start = clock.now
+        loose = [t - start for t in await run(loose_limiter, redis, 2)]  # a full bucket
+        return tight, loose
+
+    tight, loose = with_redis(redis_url, body)
+    # The first settle (a new key), then one per maximum age (+ up to one interval).
+    assert tight[0] == pytest.approx(0.05)
+    assert MAX_AGE_S <= tight[1] - tight[0] <= MAX_AGE_S + 0.051
+    assert loose[0] == pytest.approx(0.05)
+    assert MAX_AGE_LOOSE_S <= loose[1] - loose[0] <= MAX_AGE_LOOSE_S + 0.051
+
+
+def test_a_small_limit_under_pressure_still_settles_at_every_sync(
+    redis_url: str, redis_client: redis_lib.Redis
+) -> None:
+    clock = Clock(MIDNIGHT)
+    workers = [RateLimiter("mg", clock=clock) for _ in range(2)]
+    small = plan(rps=20)  # grants follow the demand: their floor (5 tokens) is soon spent
+
+    async def body(redis: aioredis.Redis) -> list[int]:
+        return await simulate(workers, clock, small, redis, 3.0)
+
+    allowed = with_redis(redis_url, body)
+    # The grant runs out every interval, so every sync settles the key as it did before the
+    # rule: the admissions are those of settling at every use ([8, 71] measured both ways).
+    assert [(w.syncs, w.settled) for w in workers] == [(60, 60), (60, 60)]
+    assert sum(allowed) == pytest.approx(20 + 3 * 20, abs=2)  # the full bucket, then the rate
+
+
+def test_an_idle_key_returns_the_grant_it_had_not_settled_after_the_maximum_age(
+    redis_url: str, redis_client: redis_lib.Redis
+) -> None:
+    clock = Clock(MIDNIGHT)
+    limiter = RateLimiter("mg", clock=clock)
+    quota = plan(per_day=100_000)  # grant 1.5 x 1 + 10
+
+    async def body(redis: aioredis.Redis) -> None:
+        await each_interval(limiter, clock, quota, redis, 1)
+        await each_interval(limiter, clock, quota, redis, 3)  # used 3, not settled
+        assert int(redis_client.get("mg:rl:1:1:d:20261129")) == 1 + 12  # type: ignore[arg-type]
+        for _ in range(round(7.0 / 0.05)):  # idle: the scan visits it about once a second
+            clock.advance(0.05)
+            await limiter.sync(redis)
+
+    with_redis(redis_url, body)
+    assert limiter.settled == 2
+    assert int(redis_client.get("mg:rl:1:1:d:20261129")) == 4 + 12  # type: ignore[arg-type]
+
+
+def test_a_sync_with_traffic_reaches_redis_even_when_no_key_is_due(
+    redis_url: str, redis_client: redis_lib.Redis
+) -> None:
+    clock = Clock(MIDNIGHT)
+    limiter = RateLimiter("mg", clock=clock)
+    strict = plan(rps=1000, redis_down="fail_closed")
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+
+    async def live(redis: aioredis.Redis) -> None:
+        await each_interval(limiter, clock, strict, redis, 2)
+
+    async def down(redis: aioredis.Redis) -> None:
+        await each_interval(limiter, clock, strict, redis, 1)
+
+    with_redis(redis_url, live)
+    assert limiter.settled == 1 and limiter.syncs == 2  # the new key; then an empty batch
+    with_redis(dead, down)  # an outage is seen at the next sync with traffic
+    assert not limiter.redis_ok and limiter.check(1, strict).status == 503
+    with_redis(redis_url, live)
+    assert limiter.redis_ok

@@ -129,6 +129,12 @@ def test_when_redis_dies_each_plan_keeps_its_choice_and_recovers(
             return status, headers
 
         assert get(KEY)[0] == 200 and get(strict_key)[0] == 200
+        wait_until(
+            lambda: gateway.status()["background"]["ratelimit_keys_settled"] == 2,
+            5,
+            0.05,
+            "each new key settled once (/status)",
+        )
         private_redis.stop()
         wait_until(lambda: get(strict_key)[0] == 503, 5, 0.05, "fail_closed refusing")
         status, headers = get(strict_key)
