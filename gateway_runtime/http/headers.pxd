@@ -17,3 +17,29 @@ cdef class IdSource:
     cpdef bytes request_id(self, given)
     @cython.locals(rng=SplitMix64, high=cython.ulonglong, low=cython.ulonglong, span=cython.ulonglong)
     cpdef bytes traceparent_line(self, given)
+
+
+cimport gateway_runtime.http.header_kinds as kinds
+from cpython.bytes cimport (
+    PyBytes_AS_STRING,
+    PyBytes_CheckExact,
+    PyBytes_FromStringAndSize,
+    PyBytes_GET_SIZE,
+)
+from cpython.pyport cimport PY_SSIZE_T_MAX
+from libc.string cimport memcpy
+
+cdef bint COMPILED
+
+# `except -1`: a kind is never negative, so a call costs no PyErr_Occurred() check
+@cython.locals(n=Py_ssize_t)
+cpdef int request_header_kind(bytes name) except -1
+cpdef bytes request_header_key(int kind, bytes name)
+@cython.locals(n=Py_ssize_t)
+cpdef int response_header_kind(bytes name) except -1
+@cython.locals(p=cython.p_uchar, q=cython.p_uchar, i=Py_ssize_t, c=cython.int)
+cdef bint _is(bytes name, bytes lower) noexcept
+@cython.locals(n=Py_ssize_t, i=Py_ssize_t, p=cython.p_char, q=cython.p_char)
+cpdef bytes lower_name(bytes name)
+@cython.locals(n=Py_ssize_t, size=Py_ssize_t, dst=cython.p_char)
+cpdef bytes join_bytes(list pieces)
