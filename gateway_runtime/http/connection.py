@@ -175,8 +175,7 @@ class ClientProtocol:
         parser = self.parser
         req.method = method = parser.get_method()
         req.keep_alive = keep = parser.should_keep_alive()
-        headers = req.headers
-        if b"upgrade" in headers:
+        if req.upgrade:  # an Upgrade header came (_capture): does the parser see an upgrade?
             req.upgrade = parser.should_upgrade()
         if not keep or req.conn_tokens is not None:  # HTTP/1.1 without Connection keeps alive
             req.http10 = parser.get_http_version() == "1.0"
@@ -442,6 +441,8 @@ def _capture(req: Request, kind: int, value: bytes) -> None:
         req.request_id = value
     elif kind == kinds.REQ_TRACEPARENT:
         req.traceparent = value
+    elif kind == kinds.REQ_UPGRADE:
+        req.upgrade = True  # provisional: on_headers_complete asks the parser
     elif kind == kinds.REQ_HOST:
         req.host = value
 

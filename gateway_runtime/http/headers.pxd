@@ -20,12 +20,8 @@ cdef class IdSource:
 
 
 cimport gateway_runtime.http.header_kinds as kinds
-from cpython.bytes cimport (
-    PyBytes_AS_STRING,
-    PyBytes_CheckExact,
-    PyBytes_FromStringAndSize,
-    PyBytes_GET_SIZE,
-)
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from cpython.object cimport PyObject
 from cpython.pyport cimport PY_SSIZE_T_MAX
 from libc.string cimport memcpy
 
@@ -41,5 +37,13 @@ cpdef int response_header_kind(bytes name) except -1
 cdef bint _is(bytes name, bytes lower) noexcept
 @cython.locals(n=Py_ssize_t, i=Py_ssize_t, p=cython.p_char, q=cython.p_char)
 cpdef bytes lower_name(bytes name)
-@cython.locals(n=Py_ssize_t, size=Py_ssize_t, dst=cython.p_char)
+
+cdef extern from "Python.h":
+    # join_bytes reads the items of a list it holds, without touching their reference counts
+    PyObject* _item "PyList_GET_ITEM" (object, Py_ssize_t)
+    bint _is_bytes "PyBytes_CheckExact" (PyObject*)
+    Py_ssize_t _size "PyBytes_GET_SIZE" (PyObject*)
+    char* _data "PyBytes_AS_STRING" (PyObject*)
+
+@cython.locals(count=Py_ssize_t, n=Py_ssize_t, i=Py_ssize_t, size=Py_ssize_t, dst=cython.p_char)
 cpdef bytes join_bytes(list pieces)
