@@ -47,3 +47,8 @@ cdef extern from "Python.h":
 
 @cython.locals(count=Py_ssize_t, n=Py_ssize_t, i=Py_ssize_t, size=Py_ssize_t, dst=cython.p_char)
 cpdef bytes join_bytes(list pieces)
+
+@cython.locals(p=cython.p_char)
+cdef bytes _traceparent(unsigned long long high, unsigned long long low, unsigned long long span)
+@cython.locals(i=cython.int, d=cython.int)
+cdef void _hex16(char* p, unsigned long long v) noexcept
