@@ -1,4 +1,9 @@
 cimport cython
+cimport gateway_runtime.http.header_kinds as kinds
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from cpython.object cimport PyObject
+from cpython.pyport cimport PY_SSIZE_T_MAX
+from libc.string cimport memcpy
 
 
 cdef class SplitMix64:
@@ -18,12 +23,6 @@ cdef class IdSource:
     @cython.locals(rng=SplitMix64, high=cython.ulonglong, low=cython.ulonglong, span=cython.ulonglong)
     cpdef bytes traceparent_line(self, given)
 
-
-cimport gateway_runtime.http.header_kinds as kinds
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
-from cpython.object cimport PyObject
-from cpython.pyport cimport PY_SSIZE_T_MAX
-from libc.string cimport memcpy
 
 cdef bint COMPILED
 
