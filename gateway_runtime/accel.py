@@ -84,7 +84,10 @@ def extension_path(package_dir: Path, name: str) -> Path | None:
     return None
 
 
-_CIMPORT = re.compile(r"^from gateway_runtime\.([\w.]+) cimport ", re.MULTILINE)
+# `from gateway_runtime.X cimport ...` and `cimport gateway_runtime.X as y` (a declarations module)
+_CIMPORT = re.compile(
+    r"^(?:from gateway_runtime\.([\w.]+) cimport |cimport gateway_runtime\.([\w.]+))", re.MULTILINE
+)
 
 
 def _declared_deps(package_dir: Path, name: str, seen: set[str]) -> None:
@@ -94,8 +97,8 @@ def _declared_deps(package_dir: Path, name: str, seen: set[str]) -> None:
     seen.add(name)
     pxd = module_paths(package_dir, name)[1]
     if pxd.exists():
-        for dep in _CIMPORT.findall(pxd.read_text()):
-            _declared_deps(package_dir, dep, seen)
+        for named, whole in _CIMPORT.findall(pxd.read_text()):
+            _declared_deps(package_dir, named or whole, seen)
 
 
 def decide(package_dir: Path, env: Mapping[str, str]) -> HotPath:

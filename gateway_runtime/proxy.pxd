@@ -4,7 +4,7 @@ from gateway_runtime.auth cimport Principal, authenticate_raw
 from gateway_runtime.config.table cimport Route, Table, Version
 from gateway_runtime.http.clock cimport Clock
 from gateway_runtime.http.connection cimport ClientProtocol
-from gateway_runtime.http.headers cimport IdSource
+from gateway_runtime.http.headers cimport IdSource, join_bytes
 from gateway_runtime.http.outbox cimport Outbox
 from gateway_runtime.http.request cimport Request
 from gateway_runtime.metrics cimport Metrics

@@ -19,6 +19,7 @@ from gateway_runtime.http.headers import (
     connection_tokens,
     drop_named,
     forwarding_lines,
+    join_bytes,
 )
 from gateway_runtime.http.outbox import Outbox
 from gateway_runtime.http.problems import PROBLEMS
@@ -89,7 +90,7 @@ class Proxy:
     def dispatch(self, client: ClientProtocol, req: Request) -> None:
         """Answer `req` now (refusal) or start forwarding it."""
         rid = req.request_id = self.ids.request_id(req.request_id)
-        extra = req.request_id_line = b"".join((b"x-request-id: ", rid, CRLF))
+        extra = req.request_id_line = join_bytes([b"x-request-id: ", rid, CRLF])
         table = self.store.table
         if table is None:
             return self._refuse(client, req, "no-config", extra)
@@ -226,7 +227,7 @@ class Proxy:
             upgrade = req.headers.get(b"upgrade", b"")
             parts.append(b"connection: upgrade\r\nupgrade: " + upgrade + CRLF)
         parts.append(CRLF)
-        return b"".join(parts)
+        return join_bytes(parts)
 
     # -- refusals and bookkeeping ----------------------------------------------------------------
     def _refuse_unrouted(self, client: ClientProtocol, req: Request, m: Any, extra: bytes) -> None:
@@ -288,8 +289,8 @@ def request_line(method: bytes, version: Any, raw_target: bytes) -> bytes:
     (path plus optional query; the router matched it) replaced by its upstream path."""
     rest = raw_target[version.base_len :]
     if not rest or rest[0] != 0x2F:  # "" or "?q" -> keep a leading "/"
-        return b"".join((method, b" ", version.upstream_prefix, b"/", rest, b" HTTP/1.1\r\n"))
-    return b"".join((method, b" ", version.upstream_prefix, rest, b" HTTP/1.1\r\n"))
+        return join_bytes([method, b" ", version.upstream_prefix, b"/", rest, b" HTTP/1.1\r\n"])
+    return join_bytes([method, b" ", version.upstream_prefix, rest, b" HTTP/1.1\r\n"])
 
 
 def _framing_problem(req: Request) -> str | None:

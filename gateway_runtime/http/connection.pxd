@@ -1,4 +1,6 @@
+cimport gateway_runtime.http.header_kinds as kinds
 from gateway_runtime.http.clock cimport Clock
+from gateway_runtime.http.headers cimport request_header_key, request_header_kind
 from gateway_runtime.http.outbox cimport Outbox
 from gateway_runtime.http.request cimport Request
 
@@ -28,3 +30,6 @@ cdef class ClientProtocol:
     cpdef _start(self, Request req)
     cpdef _advance(self)
     cpdef bint _can_discard(self, Request req)
+
+
+cdef _capture(Request req, int kind, value)

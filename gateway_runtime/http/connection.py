@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import httptools
 
-from gateway_runtime.http.headers import CAPTURED, COLON, CRLF
+import gateway_runtime.http.header_kinds as kinds
+from gateway_runtime.http.headers import COLON, CRLF, request_header_key, request_header_kind
 from gateway_runtime.http.problems import problem_response
 from gateway_runtime.http.request import Request
 
@@ -154,19 +155,19 @@ class ClientProtocol:
 
     def on_header(self, name: bytes, value: bytes) -> None:
         req: Request = self.cur  # type: ignore[assignment]
-        lname = name.lower()
-        req.headers[lname] = value
-        if lname in CAPTURED:
-            if lname == b"host":  # the one captured header of nearly every request
-                req.host = value
-            else:
-                _capture(req, lname, value)
-        else:  # forwarded as is, kept as its four pieces: the upstream head is one join
+        kind = request_header_kind(name)
+        req.headers[request_header_key(kind, name)] = value
+        if kind == kinds.REQ_FORWARD or kind >= kinds.REQ_KNOWN:
+            # forwarded as is, kept as its four pieces: the upstream head is one join
             fwd = req.fwd
             fwd.append(name)
             fwd.append(COLON)
             fwd.append(value)
             fwd.append(CRLF)
+        elif kind == kinds.REQ_HOST:  # the one captured header of nearly every request
+            req.host = value
+        else:
+            _capture(req, kind, value)
 
     def on_headers_complete(self) -> None:
         self.head_size = 0
@@ -174,8 +175,7 @@ class ClientProtocol:
         parser = self.parser
         req.method = method = parser.get_method()
         req.keep_alive = keep = parser.should_keep_alive()
-        headers = req.headers
-        if b"upgrade" in headers:
+        if req.upgrade:  # an Upgrade header came (_capture): does the parser see an upgrade?
             req.upgrade = parser.should_upgrade()
         if not keep or req.conn_tokens is not None:  # HTTP/1.1 without Connection keeps alive
             req.http10 = parser.get_http_version() == "1.0"
@@ -420,28 +420,31 @@ class ClientProtocol:
             self.close()
 
 
-def _capture(req: Request, lname: bytes, value: bytes) -> None:
-    """Hold apart a header the gateway rewrites or interprets (see headers.CAPTURED)."""
-    if lname == b"host":
-        req.host = value
-    elif lname == b"content-length":
+def _capture(req: Request, kind: int, value: bytes) -> None:
+    """Hold apart a header the gateway rewrites or interprets (see headers.CAPTURED); the
+    hop-by-hop ones without a slot are only dropped."""
+    if kind == kinds.REQ_CONTENT_LENGTH:
         req.content_length = int(value)  # llhttp already refused a bad or repeated value
-    elif lname == b"transfer-encoding":
+    elif kind == kinds.REQ_TRANSFER_ENCODING:
         req.chunked = True
-    elif lname == b"connection":
+    elif kind == kinds.REQ_CONNECTION:
         req.conn_tokens = value if req.conn_tokens is None else req.conn_tokens + b"," + value
-    elif lname == b"expect":
+    elif kind == kinds.REQ_EXPECT:
         req.expect_continue = True
-    elif lname == b"x-forwarded-for":
+    elif kind == kinds.REQ_X_FORWARDED_FOR:
         req.xff = value if req.xff is None else req.xff + b", " + value
-    elif lname == b"x-forwarded-host":
+    elif kind == kinds.REQ_X_FORWARDED_HOST:
         req.xfh = value
-    elif lname == b"forwarded":
+    elif kind == kinds.REQ_FORWARDED:
         req.forwarded = value if req.forwarded is None else req.forwarded + b", " + value
-    elif lname == b"x-request-id":
+    elif kind == kinds.REQ_X_REQUEST_ID:
         req.request_id = value
-    elif lname == b"traceparent":
+    elif kind == kinds.REQ_TRACEPARENT:
         req.traceparent = value
+    elif kind == kinds.REQ_UPGRADE:
+        req.upgrade = True  # provisional: on_headers_complete asks the parser
+    elif kind == kinds.REQ_HOST:
+        req.host = value
 
 
 def _split_url(req: Request) -> None:

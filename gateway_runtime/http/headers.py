@@ -1,19 +1,31 @@
 """Request headers on their way upstream: hop-by-hop stripping, X-Forwarded-*, Forwarded (RFC 7239),
 X-Request-Id and W3C traceparent; response headers on their way back.
 
-Headers are classified once, while parsing (`CAPTURED` below): ordinary headers are kept as rendered
-lines so the upstream head is one join; the ones the gateway rewrites are held apart.
+Headers are classified once, while parsing (`request_header_kind`, `response_header_kind`):
+ordinary headers are kept as rendered lines so the upstream head is one join; the ones the gateway
+rewrites are held apart.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from typing import Any
+
+import gateway_runtime.http.header_kinds as kinds
+
+try:
+    import cython
+
+    COMPILED = cython.compiled
+except ImportError:  # run as plain Python, where Cython is not installed
+    COMPILED = False
 
 CRLF = b"\r\n"
 COLON = b": "
 
-# Request headers the parser holds apart instead of forwarding verbatim (value -> attribute slot).
+# Request headers the parser holds apart instead of forwarding verbatim (value -> attribute slot):
+# request_header_kind() gives each a kind below kinds.REQ_KNOWN.
 CAPTURED: frozenset[bytes] = frozenset(
     {
         b"host",
@@ -37,7 +49,7 @@ CAPTURED: frozenset[bytes] = frozenset(
 )
 
 # Response headers never relayed to the client as-is (RFC 9110 §7.6.1 hop-by-hop, plus framing that
-# the gateway re-derives).
+# the gateway re-derives): response_header_kind() gives each a kind other than RESP_FORWARD.
 RESPONSE_DROPPED: frozenset[bytes] = frozenset(
     {
         b"connection",
@@ -53,6 +65,205 @@ RESPONSE_DROPPED: frozenset[bytes] = frozenset(
         b"x-request-id",
     }
 )
+
+# The lower-case name of each request kind (kinds.REQ_FORWARD: any other name).
+REQUEST_KEYS: tuple[bytes | None, ...] = (
+    None,
+    b"host",
+    b"content-length",
+    b"transfer-encoding",
+    b"connection",
+    b"expect",
+    b"x-forwarded-for",
+    b"x-forwarded-host",
+    b"forwarded",
+    b"x-request-id",
+    b"traceparent",
+    b"keep-alive",
+    b"proxy-connection",
+    b"te",
+    b"trailer",
+    b"upgrade",
+    b"proxy-authorization",
+    b"x-forwarded-proto",
+    b"x-api-key",
+    b"authorization",
+    b"cookie",
+)
+
+
+# The classifiers switch on the name's length first: most names have a length no classified name
+# has, and the others are told apart by a case-insensitive compare that stops at the first
+# differing byte, with no lower() copy and no hashing (a set lookup costs both per header).
+def request_header_kind(name: bytes) -> int:
+    """What the client parser does with a request header (header_kinds.REQ_*), in any spelling."""
+    n = len(name)
+    if n == 4:
+        if _is(name, b"host"):
+            return kinds.REQ_HOST
+    elif n == 9:
+        if _is(name, b"x-api-key"):
+            return kinds.REQ_X_API_KEY
+        if _is(name, b"forwarded"):
+            return kinds.REQ_FORWARDED
+    elif n == 13:
+        if _is(name, b"authorization"):
+            return kinds.REQ_AUTHORIZATION
+    elif n == 14:
+        if _is(name, b"content-length"):
+            return kinds.REQ_CONTENT_LENGTH
+    elif n == 10:
+        if _is(name, b"connection"):
+            return kinds.REQ_CONNECTION
+        if _is(name, b"keep-alive"):
+            return kinds.REQ_KEEP_ALIVE
+    elif n == 6:
+        if _is(name, b"cookie"):
+            return kinds.REQ_COOKIE
+        if _is(name, b"expect"):
+            return kinds.REQ_EXPECT
+    elif n == 17:
+        if _is(name, b"transfer-encoding"):
+            return kinds.REQ_TRANSFER_ENCODING
+        if _is(name, b"x-forwarded-proto"):
+            return kinds.REQ_X_FORWARDED_PROTO
+    elif n == 15:
+        if _is(name, b"x-forwarded-for"):
+            return kinds.REQ_X_FORWARDED_FOR
+    elif n == 16:
+        if _is(name, b"x-forwarded-host"):
+            return kinds.REQ_X_FORWARDED_HOST
+        if _is(name, b"proxy-connection"):
+            return kinds.REQ_PROXY_CONNECTION
+    elif n == 12:
+        if _is(name, b"x-request-id"):
+            return kinds.REQ_X_REQUEST_ID
+    elif n == 11:
+        if _is(name, b"traceparent"):
+            return kinds.REQ_TRACEPARENT
+    elif n == 7:
+        if _is(name, b"upgrade"):
+            return kinds.REQ_UPGRADE
+        if _is(name, b"trailer"):
+            return kinds.REQ_TRAILER
+    elif n == 2:
+        if _is(name, b"te"):
+            return kinds.REQ_TE
+    elif n == 19 and _is(name, b"proxy-authorization"):
+        return kinds.REQ_PROXY_AUTHORIZATION
+    return kinds.REQ_FORWARD
+
+
+def request_header_key(kind: int, name: bytes) -> bytes:
+    """The key of a request header in Request.headers: its lower-case name (a constant for a
+    classified name, so that neither a copy nor a new hash is made)."""
+    if kind != kinds.REQ_FORWARD:
+        return REQUEST_KEYS[kind]  # type: ignore[return-value]
+    return lower_name(name)
+
+
+def response_header_kind(name: bytes) -> int:
+    """What the upstream connection does with a response header (header_kinds.RESP_*)."""
+    n = len(name)
+    if n == 4:  # Date, or ETag/Vary
+        if _is(name, b"date"):
+            return kinds.RESP_DROP
+    elif n == 14:
+        if _is(name, b"content-length"):
+            return kinds.RESP_LENGTH
+    elif n == 10:  # Connection, Keep-Alive, or Set-Cookie
+        if _is(name, b"connection") or _is(name, b"keep-alive"):
+            return kinds.RESP_DROP
+    elif n == 6:
+        if _is(name, b"server"):
+            return kinds.RESP_DROP
+    elif n == 12:  # X-Request-Id, or Content-Type
+        if _is(name, b"x-request-id"):
+            return kinds.RESP_DROP
+    elif n == 17:
+        if _is(name, b"transfer-encoding"):
+            return kinds.RESP_CHUNKED
+    elif n == 7:  # Upgrade, Trailer, or Expires
+        if _is(name, b"upgrade"):
+            return kinds.RESP_UPGRADE
+        if _is(name, b"trailer"):
+            return kinds.RESP_DROP
+    elif n == 2:
+        if _is(name, b"te"):
+            return kinds.RESP_DROP
+    elif n == 16:  # Proxy-Connection, or Content-Encoding/Content-Language
+        if _is(name, b"proxy-connection"):
+            return kinds.RESP_DROP
+    elif n == 18 and _is(name, b"proxy-authenticate"):
+        return kinds.RESP_DROP
+    return kinds.RESP_FORWARD
+
+
+def _is(name: bytes, lower: bytes) -> bool:
+    """`name`, as long as `lower`, equals the lower-case `lower` in any ASCII letter case (what
+    name.lower() == lower says, without the copy)."""
+    if not COMPILED:  # a byte loop in Python costs far more than the copy
+        return name.lower() == lower
+    p = name
+    q = lower
+    for i in range(len(lower)):
+        c = p[i]
+        if 65 <= c <= 90:  # A-Z
+            c += 32
+        if c != q[i]:
+            return False
+    return True
+
+
+def lower_name(name: bytes) -> bytes:
+    """name.lower(); compiled, the name itself when it has no upper-case letter."""
+    if not COMPILED:
+        return name.lower()
+    n = len(name)
+    p = name
+    i = 0
+    while i < n and not (65 <= p[i] <= 90):
+        i += 1
+    if i == n:
+        return name
+    # NULL: a 1-byte bytes made from a string is CPython's shared singleton, not to be written
+    out = PyBytes_FromStringAndSize(cython.NULL, n)  # noqa: F821 (cimported in headers.pxd)
+    q = PyBytes_AS_STRING(out)  # noqa: F821
+    memcpy(q, p, n)  # noqa: F821
+    while i < n:
+        if 65 <= q[i] <= 90:
+            q[i] += 32
+        i += 1
+    return out
+
+
+def join_bytes(pieces: list[bytes]) -> bytes:
+    """b"".join(pieces). Compiled, one size pass and one copy pass over borrowed items: CPython's
+    join takes a buffer view of every piece (PyObject_GetBuffer/PyBuffer_Release, over 100
+    instructions each), which dominates for heads made of many small pieces."""
+    if not COMPILED:
+        return b"".join(pieces)
+    # The _item/_is_bytes/_size/_data names of headers.pxd are the C macros on a borrowed item:
+    # no reference counting per piece, and no Python object for a pure-mode local to hold.
+    count = len(pieces)
+    n = 0
+    for i in range(count):
+        if not _is_bytes(_item(pieces, i)):  # noqa: F821
+            return b"".join(pieces)  # bytearray, memoryview...: or the TypeError
+        size = _size(_item(pieces, i))  # noqa: F821
+        if size > PY_SSIZE_T_MAX - n:  # noqa: F821
+            return b"".join(pieces)  # its OverflowError
+        n += size
+    if count == 1:
+        return pieces[0]
+    out = PyBytes_FromStringAndSize(cython.NULL, n)  # noqa: F821
+    dst = PyBytes_AS_STRING(out)  # noqa: F821
+    for i in range(count):
+        size = _size(_item(pieces, i))  # noqa: F821
+        memcpy(dst, _data(_item(pieces, i)), size)  # noqa: F821
+        dst += size
+    return out
+
 
 _REQUEST_ID_OK = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}$")
 _TRACEPARENT_OK = re.compile(rb"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
@@ -122,7 +333,31 @@ class IdSource:
             low = rng.next64()
             span = rng.next64()
             if (high or low) and span:  # an all-zero id is invalid
-                return f"traceparent: 00-{high:016x}{low:016x}-{span:016x}-01\r\n".encode()
+                if not COMPILED:
+                    return f"traceparent: 00-{high:016x}{low:016x}-{span:016x}-01\r\n".encode()
+                return _traceparent(high, low, span)
+
+
+def _traceparent(high: int, low: int, span: int) -> bytes:
+    """b"traceparent: 00-<high><low>-<span>-01\\r\\n" in 16 hex digits each, written in place
+    (compiled only: the f-string and its encode() cost about 1,500 instructions)."""
+    out = PyBytes_FromStringAndSize(cython.NULL, 70)  # noqa: F821 (cimported in headers.pxd)
+    p = PyBytes_AS_STRING(out)  # noqa: F821
+    memcpy(p, b"traceparent: 00-", 16)  # noqa: F821
+    _hex16(p + 16, high)
+    _hex16(p + 32, low)
+    p[48] = 45  # "-"
+    _hex16(p + 49, span)
+    memcpy(p + 65, b"-01\r\n", 5)  # noqa: F821
+    return out
+
+
+def _hex16(p: Any, v: int) -> None:
+    """v as 16 lower-case hex digits at p (a char*: compiled only)."""
+    for i in range(15, -1, -1):
+        d = v & 15
+        p[i] = d + 48 if d < 10 else d + 87  # 0-9, a-f
+        v >>= 4
 
 
 def forwarded_element(client_ip: bytes, host: bytes, proto: bytes) -> bytes:

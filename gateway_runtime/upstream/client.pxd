@@ -1,3 +1,7 @@
+cimport cython
+
+cimport gateway_runtime.http.header_kinds as kinds
+from gateway_runtime.http.headers cimport response_header_kind
 from gateway_runtime.http.outbox cimport Outbox
 
 

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import httptools
 
-from gateway_runtime.http.headers import COLON, CRLF, RESPONSE_DROPPED
+import gateway_runtime.http.header_kinds as kinds
+from gateway_runtime.http.headers import COLON, CRLF, response_header_kind
 from gateway_runtime.upstream.errors import UpstreamProtocolError
 
 if TYPE_CHECKING:
@@ -19,36 +20,6 @@ if TYPE_CHECKING:
 
 
 MAX_RESPONSE_HEAD = 64 * 1024
-
-_KEEP_AS_IS = frozenset(
-    {
-        b"Content-Type",
-        b"content-type",
-        b"Cache-Control",
-        b"cache-control",
-        b"ETag",
-        b"etag",
-        b"Last-Modified",
-        b"last-modified",
-        b"Vary",
-        b"vary",
-        b"Set-Cookie",
-        b"set-cookie",
-    }
-)
-_DROP_AS_IS = frozenset(
-    {
-        b"Date",
-        b"date",
-        b"Server",
-        b"server",
-        b"Connection",
-        b"connection",
-        b"Keep-Alive",
-        b"keep-alive",
-    }
-)
-_LENGTH_AS_IS = frozenset({b"Content-Length", b"content-length"})
 
 
 class ResponseSink:
@@ -190,22 +161,16 @@ class UpstreamConnection:
         self.requests += 1
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        # the usual spellings are decided by one set lookup, without lower()
-        if name not in _KEEP_AS_IS:
-            if name in _DROP_AS_IS:
-                return
-            if name in _LENGTH_AS_IS:
+        kind = response_header_kind(name)
+        if kind != kinds.RESP_FORWARD:
+            if kind == kinds.RESP_LENGTH:
                 self.has_length = True
             else:
-                lname = name.lower()
-                if lname in RESPONSE_DROPPED:
-                    if lname == b"transfer-encoding":
-                        self.chunked = True
-                    elif lname == b"upgrade":
-                        self.upgrade_value = value
-                    return
-                if lname == b"content-length":
-                    self.has_length = True
+                if kind == kinds.RESP_CHUNKED:
+                    self.chunked = True
+                elif kind == kinds.RESP_UPGRADE:
+                    self.upgrade_value = value
+                return
         # kept, as its four pieces: the exchange joins the whole response head once
         lines = self.lines
         lines.append(name)

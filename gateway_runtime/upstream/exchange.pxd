@@ -3,6 +3,7 @@ cimport cython
 from gateway_runtime.config.table cimport RetryPolicy, Route
 from gateway_runtime.http.clock cimport Clock
 from gateway_runtime.http.connection cimport ClientProtocol
+from gateway_runtime.http.headers cimport join_bytes
 from gateway_runtime.http.request cimport Request
 from gateway_runtime.runtime_state cimport InstanceRuntime, UpstreamRuntime
 from gateway_runtime.upstream.client cimport ResponseSink, UpstreamConnection

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from gateway_runtime.http.headers import CRLF
+from gateway_runtime.http.headers import CRLF, join_bytes
 from gateway_runtime.http.problems import STATUS_LINES, status_line
 from gateway_runtime.upstream.client import ResponseSink
 from gateway_runtime.upstream.errors import (
@@ -89,7 +89,7 @@ class Exchange(ResponseSink):
             if req.chunked:
                 parts.append(CHUNK_END)
             self.body_sent = True
-        conn.send(b"".join(parts))
+        conn.send(join_bytes(parts))
         if not req.body_done and self.client.reading_paused:
             self.client.resume_reading()
 
@@ -195,7 +195,7 @@ class Exchange(ResponseSink):
     def flush(self) -> None:
         out = self.out
         if out:
-            self.client.write(out[0] if len(out) == 1 else b"".join(out))
+            self.client.write(join_bytes(out))
             out.clear()
         self.last_io = self.clock.now
 
@@ -215,7 +215,7 @@ class Exchange(ResponseSink):
         head.append(self.resp_extra)
         head.append(self.clock.date)
         head.append(CRLF)
-        self.client.write(b"".join(head))
+        self.client.write(join_bytes(head))
         conn.exchange = None
         self.conn = None
         tunnel = Tunnel(self.client, conn)
@@ -309,7 +309,7 @@ class Exchange(ResponseSink):
         if self.chunk_out:
             out.append(CHUNK_END)
         if out:
-            self.client.write(out[0] if len(out) == 1 else b"".join(out))
+            self.client.write(join_bytes(out))
             out.clear()
         self.state = DONE
         conn = self.conn

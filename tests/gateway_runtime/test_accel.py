@@ -72,6 +72,20 @@ def test_a_changed_declaration_makes_its_users_stale_too(tmp_path):
     assert "connection" in decision.reason or "exchange" in decision.reason
 
 
+def test_a_declarations_module_cimported_whole_counts_too(tmp_path):
+    """header_kinds.pxd (`cimport gateway_runtime.http.header_kinds as kinds`): C constants only,
+    no extension of its own, compiled into headers, connection and client."""
+    root = _package(tmp_path, built=True)
+    kinds_pxd = root / "http" / "header_kinds.pxd"
+    shutil.copyfile(accel.PACKAGE_DIR / "http" / "header_kinds.pxd", kinds_pxd)
+    _age_sources(root, 100)
+    assert accel.decide(root, {}).mode == "compiled"
+    _touch(kinds_pxd)
+    decision = accel.decide(root, {})
+    assert decision.mode == "pure"
+    assert any(name in decision.reason for name in ("headers", "connection", "client"))
+
+
 def test_the_environment_can_force_the_sources(tmp_path):
     decision = accel.decide(_package(tmp_path, built=True), {accel.PURE_ENV: "1"})
     assert decision.mode == "pure" and accel.PURE_ENV in decision.reason

@@ -115,6 +115,34 @@ def test_it_strips_hop_by_hop_headers_both_ways(gateway: Any) -> None:
     assert "connection" not in r.headers
 
 
+def test_headers_are_classified_in_any_letter_case(gateway: Any) -> None:
+    with client(gateway) as c:
+        r = c.request(
+            "GET",
+            "/svc/v1/echo",
+            {
+                "hOsT": "Api.Example.com",
+                "CoNnEcTiOn": "keep-alive, x-SECRET-hop",
+                "X-Secret-Hop": "1",
+                "kEEP-aLIVE": "timeout=5",
+                "tE": "trailers",
+                "PROXY-AUTHORIZATION": "Basic eA==",
+                "X-FORWARDED-FOR": "203.0.113.7",
+                "x-rEqUeSt-Id": "mixed-1",
+                "SET-COOKIE": "kept",  # as long as "connection": forwarded all the same
+                "USER-AGENT": "kept too",
+            },
+        )
+    seen = r.json()["headers"]
+    for name in ("connection", "x-secret-hop", "keep-alive", "te", "proxy-authorization"):
+        assert name not in seen, name
+    assert seen["x-forwarded-for"] == "203.0.113.7, 127.0.0.1"
+    assert seen["x-forwarded-host"] == "Api.Example.com"
+    assert seen["x-request-id"] == "mixed-1" == r.headers["x-request-id"]
+    assert seen["set-cookie"] == "kept"
+    assert seen["user-agent"] == "kept too"
+
+
 def test_keep_alive_reuses_one_upstream_connection(gateway: Any, upstream: Upstream) -> None:
     with client(gateway) as c:
         c.request("GET", "/svc/v1/echo")  # warm the pool

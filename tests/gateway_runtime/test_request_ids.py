@@ -91,3 +91,22 @@ def test_valid_client_traceparent_passed_on_invalid_replaced() -> None:
     ):
         line = ids.traceparent_line(bad)
         assert TRACEPARENT.match(line) and bad not in line
+
+
+def test_a_new_traceparent_is_its_three_draws_in_hex() -> None:
+    """Compiled, the line is written digit by digit in C: it must be the f-string's, whatever the
+    draws (leading zeros, all bits set, every hex digit)."""
+    draws = [
+        (1, 0, 1),
+        (0, 1, 1),
+        ((1 << 64) - 1, (1 << 64) - 1, (1 << 64) - 1),
+        (0x0F0F0F0F0F0F0F0F, 0xF0F0F0F0F0F0F0F0, 0x1000000000000000),
+        *(
+            (SplitMix64(seed).next64(), seed, SplitMix64(seed + 1).next64())
+            for seed in range(1, 50)
+        ),
+    ]
+    ids = IdSource(Scripted([v for three in draws for v in three]))
+    for high, low, span in draws:
+        expected = f"traceparent: 00-{high:016x}{low:016x}-{span:016x}-01\r\n".encode()
+        assert ids.traceparent_line(None) == expected
