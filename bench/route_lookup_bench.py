@@ -10,13 +10,25 @@ routes the paths are spread over all versions, as real traffic would be, so cach
 in a bigger table are part of what is measured. Reports the best of several interleaved
 repeats (the least disturbed by other work on the machine) in ns per match().
 Issue 3 target: 10k/10 <= 1.1.
+
+    .venv/bin/python bench/route_lookup_bench.py --cachegrind
+
+counts instead of timing: each case runs under valgrind's cachegrind twice (1 and 6 passes over
+its paths) and the difference gives instructions and L1 data-cache misses per match(). The
+instruction count is the lookup's work, repeatable to the instruction; a ratio near 1.0 there
+with a higher time ratio means the extra time is memory (a bigger table's cache misses), not a
+longer walk.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import os
+import re
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -87,6 +99,54 @@ def measure(quick: bool = False) -> dict[str, float]:
     return {name: seconds * 1e9 for name, seconds in best.items()}
 
 
+def _run_case(case: str, passes: int) -> None:
+    """One case, for cachegrind: build both tables (same start-up work), walk `passes` times."""
+    small, small_doc = build_index(10)
+    large, large_doc = build_index(10_000)
+    index, paths = {
+        "10": (small, lookup_paths(small_doc)),
+        "10k-same": (large, lookup_paths(small_doc)),
+        "10k-spread": (large, lookup_paths(large_doc)),
+    }[case]
+    for _ in range(passes):
+        for path in paths:
+            index.match("bench.example", "GET", path)
+
+
+def _cachegrind(case: str, passes: int) -> tuple[int, int]:
+    """(instructions, L1 data misses) of the whole run of one case."""
+    with tempfile.TemporaryDirectory() as scratch:
+        out = os.path.join(scratch, "cachegrind.out")
+        done = subprocess.run(  # noqa: S603 - our own command line
+            ["valgrind", "--tool=cachegrind", "--cache-sim=yes", f"--cachegrind-out-file={out}"]
+            + [sys.executable, __file__, "--run-case", case, str(passes)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+
+    def total(label: str) -> int:
+        found = re.search(rf"{label}:\s+([\d,]+)", done.stderr)
+        if found is None:
+            raise RuntimeError(f"no {label!r} line in cachegrind's output:\n{done.stderr[-2000:]}")
+        return int(found.group(1).replace(",", ""))
+
+    return total(r"I\s+refs"), total(r"D1\s+misses")
+
+
+def main_cachegrind() -> None:
+    """Instructions and L1d misses per match(): the 6-pass run minus the 1-pass run, / 5 passes."""
+    per: dict[str, tuple[float, float]] = {}
+    for case in ("10", "10k-same", "10k-spread"):
+        one, six = _cachegrind(case, 1), _cachegrind(case, 6)
+        lookups = 5 * LOOKUPS
+        per[case] = ((six[0] - one[0]) / lookups, (six[1] - one[1]) / lookups)
+    print("\nroute lookup under cachegrind (per match(): instructions, L1 data misses)")
+    for case, (instructions, misses) in per.items():
+        ratio = instructions / per["10"][0]
+        print(f"  {case:11s} {instructions:8,.0f} instr (x{ratio:.3f})  {misses:6.1f} L1d misses")
+
+
 def main(quick: bool = False) -> None:
     ns = measure(quick)
     same, spread = ns["10k-same"] / ns["10"], ns["10k-spread"] / ns["10"]
@@ -103,4 +163,14 @@ def main(quick: bool = False) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    main(parser.parse_args().quick)
+    parser.add_argument(
+        "--cachegrind", action="store_true", help="count instructions and L1d misses, not time"
+    )
+    parser.add_argument("--run-case", nargs=2, metavar=("CASE", "PASSES"), help=argparse.SUPPRESS)
+    options = parser.parse_args()
+    if options.run_case:
+        _run_case(options.run_case[0], int(options.run_case[1]))
+    elif options.cachegrind:
+        main_cachegrind()
+    else:
+        main(options.quick)
