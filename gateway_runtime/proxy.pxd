@@ -4,7 +4,7 @@ from gateway_runtime.auth cimport Principal, authenticate_raw
 from gateway_runtime.config.table cimport Route, Table, Version
 from gateway_runtime.http.clock cimport Clock
 from gateway_runtime.http.connection cimport ClientProtocol
-from gateway_runtime.http.headers cimport IdSource, join_bytes
+from gateway_runtime.http.headers cimport IdSource, bytes_from, join_bytes
 from gateway_runtime.http.outbox cimport Outbox
 from gateway_runtime.http.request cimport Request
 from gateway_runtime.metrics cimport Metrics
@@ -34,9 +34,10 @@ cdef class Proxy:
     )
     cpdef dispatch(self, ClientProtocol client, Request req)
     @cython.locals(
-        runtime=RuntimeState, up=UpstreamRuntime, inst=InstanceRuntime, ex=Exchange, version=Version
+        runtime=RuntimeState, up=UpstreamRuntime, inst=InstanceRuntime, ex=Exchange, version=Version,
+        target=bytes,
     )
-    cdef _forward(self, ClientProtocol client, Request req, Route route, principal, bytes extra)
+    cdef _forward(self, ClientProtocol client, Request req, Route route, Principal principal, bytes extra)
     cdef Principal _authenticate(self, Table table, RouteMatch m, Request req)
     cdef bytes _head_rest(self, Request req, ClientProtocol client)
     @cython.locals(now=cython.double, seconds=cython.double, route_id=cython.long, app_id=cython.long)

@@ -16,6 +16,7 @@ from gateway_runtime.http.clock import Clock
 from gateway_runtime.http.headers import (
     CRLF,
     IdSource,
+    bytes_from,
     connection_tokens,
     drop_named,
     forwarding_lines,
@@ -169,7 +170,7 @@ class Proxy:
             return self._refuse(client, req, "no-healthy-upstream", extra, route, principal)
         up.budget.on_request()
         target = req.url
-        if target[:1] != b"/":  # absolute-form: forward origin-form
+        if not target or target[0] != 0x2F:  # absolute-form: forward origin-form
             target = req.path + (b"?" + req.query if req.query else b"")
         if principal.key_in_query:  # the secret must not reach the upstream (or its logs)
             target = strip_query_key(target)
@@ -287,7 +288,7 @@ class Proxy:
 def request_line(method: bytes, version: Any, raw_target: bytes) -> bytes:
     """The request line to send upstream: the version's base path in the target as received
     (path plus optional query; the router matched it) replaced by its upstream path."""
-    rest = raw_target[version.base_len :]
+    rest = bytes_from(raw_target, version.base_len)
     if not rest or rest[0] != 0x2F:  # "" or "?q" -> keep a leading "/"
         return join_bytes([method, b" ", version.upstream_prefix, b"/", rest, b" HTTP/1.1\r\n"])
     return join_bytes([method, b" ", version.upstream_prefix, rest, b" HTTP/1.1\r\n"])

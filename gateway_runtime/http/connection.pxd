@@ -1,6 +1,12 @@
 cimport gateway_runtime.http.header_kinds as kinds
 from gateway_runtime.http.clock cimport Clock
-from gateway_runtime.http.headers cimport request_header_key, request_header_kind
+from gateway_runtime.http.headers cimport (
+    bytes_from,
+    bytes_upto,
+    find_byte,
+    request_header_key,
+    request_header_kind,
+)
 from gateway_runtime.http.outbox cimport Outbox
 from gateway_runtime.http.request cimport Request
 

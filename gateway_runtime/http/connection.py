@@ -16,7 +16,15 @@ from typing import TYPE_CHECKING, Any
 import httptools
 
 import gateway_runtime.http.header_kinds as kinds
-from gateway_runtime.http.headers import COLON, CRLF, request_header_key, request_header_kind
+from gateway_runtime.http.headers import (
+    COLON,
+    CRLF,
+    bytes_from,
+    bytes_upto,
+    find_byte,
+    request_header_key,
+    request_header_kind,
+)
 from gateway_runtime.http.problems import problem_response
 from gateway_runtime.http.request import Request
 
@@ -181,13 +189,13 @@ class ClientProtocol:
             req.http10 = parser.get_http_version() == "1.0"
         req.head_only = method == b"HEAD"
         url = req.url
-        if url[:1] == b"/":  # origin-form, the usual case
-            q = url.find(b"?")
+        if url and url[0] == 0x2F:  # "/": origin-form, the usual case
+            q = find_byte(url, 0x3F)  # "?"
             if q < 0:
                 req.path = url
             else:
-                req.path = url[:q]
-                req.query = url[q + 1 :]
+                req.path = bytes_upto(url, q)
+                req.query = bytes_from(url, q + 1)
         else:
             _split_url(req)
         if self.active is None and not self.pipeline:

@@ -265,6 +265,42 @@ def join_bytes(pieces: list[bytes]) -> bytes:
     return out
 
 
+# Slicing a bytes object from compiled code goes through PySequence_GetSlice (a slice object made
+# and unpacked: about 700 instructions); these copy the bytes directly, and run as the slice
+# itself uncompiled.
+def bytes_from(data: bytes, start: int) -> bytes:
+    """data[start:] for a start >= 0."""
+    if not COMPILED or data is None:
+        return data[start:]
+    n = len(data)
+    if start <= 0:
+        return data[start:]  # the whole object, as the slice gives it (or a negative start)
+    if start >= n:
+        return b""
+    return PyBytes_FromStringAndSize(PyBytes_AS_STRING(data) + start, n - start)  # noqa: F821
+
+
+def bytes_upto(data: bytes, end: int) -> bytes:
+    """data[:end] for an end >= 0."""
+    if not COMPILED or data is None:
+        return data[:end]
+    if end < 0 or end >= len(data):
+        return data[:end]
+    return PyBytes_FromStringAndSize(PyBytes_AS_STRING(data), end)  # noqa: F821
+
+
+def find_byte(data: bytes, byte: int) -> int:
+    """data.find(byte): the index of the first `byte`, or -1 (compiled, memchr without the
+    method call)."""
+    if not COMPILED or data is None:
+        return data.find(byte)
+    p = PyBytes_AS_STRING(data)  # noqa: F821
+    hit = cython.cast(cython.p_char, memchr(p, byte, len(data)))  # noqa: F821
+    if hit == cython.NULL:
+        return -1
+    return hit - p
+
+
 _REQUEST_ID_OK = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}$")
 _TRACEPARENT_OK = re.compile(rb"^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
 _ZERO_TRACE = b"0" * 32
