@@ -37,12 +37,13 @@ cdef class Proxy:
         runtime=RuntimeState, up=UpstreamRuntime, inst=InstanceRuntime, ex=Exchange, version=Version,
         target=bytes,
     )
-    cdef _forward(self, ClientProtocol client, Request req, Route route, Principal principal, bytes extra)
+    cdef _forward(self, ClientProtocol client, Request req, Route route, Principal principal, bytes rl_lines)
     cdef Principal _authenticate(self, Table table, RouteMatch m, Request req)
     cdef bytes _head_rest(self, Request req, ClientProtocol client)
     @cython.locals(now=cython.double, seconds=cython.double, route_id=cython.long, app_id=cython.long)
     cpdef record(self, Request req, Route route, Principal principal, int status)
 
 
+cpdef bytes response_extra(Request req, Version version, bytes rl_lines)
 @cython.locals(rest=bytes)
 cpdef bytes request_line(bytes method, Version version, bytes raw_target)

@@ -132,22 +132,31 @@ class Proxy:
                 status=err.status,
                 detail=err.detail,
             )
-        extra += version.extra_headers
+        # The response's extra lines stay three pieces (request id, the version's Deprecation
+        # and Sunset, RateLimit-*): the response head join takes them, with no concatenation
+        # here; only a refusal joins them (response_extra).
+        rl_lines = b""
         limiter = self.limiter
         plan_id = principal.plan_id
         if plan_id is not None and limiter is not None:
             plan = table.plans.get(plan_id)
             if plan is not None:
                 decision = limiter.check(principal.app_id, plan)
-                extra += decision.header_bytes
+                rl_lines = decision.header_bytes
                 if not decision.allowed:  # 429 rate-limited, or 503 for fail_closed + Redis down
                     return self._refuse(
-                        client, req, decision.slug, extra, route, principal, status=decision.status
+                        client,
+                        req,
+                        decision.slug,
+                        response_extra(req, version, rl_lines),
+                        route,
+                        principal,
+                        status=decision.status,
                     )
-        self._forward(client, req, route, principal, extra)
+        self._forward(client, req, route, principal, rl_lines)
 
     def _forward(
-        self, client: ClientProtocol, req: Request, route: Any, principal: Any, extra: bytes
+        self, client: ClientProtocol, req: Request, route: Any, principal: Any, rl_lines: bytes
     ) -> None:
         version = route.version
         runtime = self.runtime
@@ -157,17 +166,26 @@ class Proxy:
                 client,
                 req,
                 "no-healthy-upstream",
-                extra,
+                response_extra(req, version, rl_lines),
                 route,
                 principal,
                 detail="this API version has no upstream service",
             )
         if up.at_capacity():
-            return self._refuse(client, req, "overloaded", extra, route, principal)
+            return self._refuse(
+                client, req, "overloaded", response_extra(req, version, rl_lines), route, principal
+            )
         hash_key = _hash_key(up.hash_on, req, client) if up.hash_on is not None else None
         inst = up.acquire(hash_key)
         if inst is None:
-            return self._refuse(client, req, "no-healthy-upstream", extra, route, principal)
+            return self._refuse(
+                client,
+                req,
+                "no-healthy-upstream",
+                response_extra(req, version, rl_lines),
+                route,
+                principal,
+            )
         up.budget.on_request()
         target = req.url
         if not target or target[0] != 0x2F:  # absolute-form: forward origin-form
@@ -188,7 +206,7 @@ class Proxy:
             hash_key,
             head_a,
             self._head_rest(req, client),
-            extra,
+            rl_lines,
         )
         req.exchange = ex
         ex.start()
@@ -283,6 +301,12 @@ class Proxy:
         log = self.accesslog
         if log is not None and log.enabled and log.sampled():
             log.append(_log_fields(req, route_id, app_id, status, seconds))
+
+
+def response_extra(req: Request, version: Any, rl_lines: bytes) -> bytes:
+    """The extra lines of a response to a routed request: its X-Request-Id, the version's
+    Deprecation/Sunset lines, the RateLimit-* lines (the order of the relayed response too)."""
+    return join_bytes([req.request_id_line, version.extra_headers, rl_lines])
 
 
 def request_line(method: bytes, version: Any, raw_target: bytes) -> bytes:

@@ -22,7 +22,7 @@ cdef class Exchange(ResponseSink):
     cdef public InstanceRuntime inst
     cdef public UpstreamConnection conn
     cdef public object task
-    cdef public bytes head_a, head_b, resp_extra
+    cdef public bytes head_a, head_b, rl_lines
     cdef public int state, status
     cdef public bint chunk_out, body_sent
     cdef public double deadline, read_s, last_io
@@ -47,8 +47,9 @@ cdef class Exchange(ResponseSink):
     cdef _next_attempt(self, prev)
     cdef _restart(self, inst)
     cdef _drop_conn(self)
+    cdef bytes _extra(self)
     cdef _end_attempt(self, outcome)
 
 
 @cython.locals(ex=Exchange)
-cpdef Exchange new_exchange(proxy, ClientProtocol client, Request req, Route route, principal, UpstreamRuntime up, InstanceRuntime inst, hash_key, bytes head_a, bytes head_b, bytes resp_extra)
+cpdef Exchange new_exchange(proxy, ClientProtocol client, Request req, Route route, principal, UpstreamRuntime up, InstanceRuntime inst, hash_key, bytes head_a, bytes head_b, bytes rl_lines)
