@@ -30,6 +30,8 @@ class Outbox:
         self.pending: list[tuple[Any, bytes | None]] = []
         self.scheduled = False
         self.call_soon: Any = None  # the worker loop's, bound at the first write
+        # made once: `self.flush` would make a bound method object per iteration
+        self.flush_cb = self.flush
 
     def write(self, transport: Any, data: bytes) -> None:
         self.pending.append((transport, data))
@@ -47,7 +49,7 @@ class Outbox:
         call_soon = self.call_soon
         if call_soon is None:
             call_soon = self.call_soon = asyncio.get_running_loop().call_soon
-        call_soon(self.flush)
+        call_soon(self.flush_cb)
 
     def flush(self) -> None:
         self.scheduled = False
