@@ -10,6 +10,11 @@ from gateway_runtime.upstream.client cimport ResponseSink, UpstreamConnection
 from gateway_runtime.upstream.pool cimport UpstreamPool
 
 
+# module globals read per response: typed, a C dict lookup and C compares
+cdef dict STATUS_LINES
+cdef int CONNECTING, SENT, RELAYING, DONE
+
+
 cdef class Exchange(ResponseSink):
     cdef public object proxy
     cdef public UpstreamPool pool
@@ -51,5 +56,5 @@ cdef class Exchange(ResponseSink):
     cdef _end_attempt(self, outcome)
 
 
-@cython.locals(ex=Exchange)
+@cython.locals(ex=Exchange, out=list)
 cpdef Exchange new_exchange(proxy, ClientProtocol client, Request req, Route route, principal, UpstreamRuntime up, InstanceRuntime inst, hash_key, bytes head_a, bytes head_b, bytes rl_lines)

@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 
 IDEMPOTENT = frozenset({b"GET", b"HEAD", b"OPTIONS", b"PUT", b"DELETE", b"TRACE"})
 CHUNK_END = b"0\r\n\r\n"
-NO_BODY_STATUSES = frozenset({204, 304})
 
 # states
 CONNECTING, SENT, RELAYING, DONE = 0, 1, 2, 3
@@ -159,7 +158,7 @@ class Exchange(ResponseSink):
         out.append(req.request_id_line)  # the extra lines: see proxy.response_extra
         out.append(self.route.version.extra_headers)
         out.append(self.rl_lines)
-        if req.head_only or status in NO_BODY_STATUSES or conn.has_length:
+        if req.head_only or status == 204 or status == 304 or conn.has_length:  # no body
             pass
         elif req.http10:
             self.keep_client = False  # HTTP/1.0 has no chunked coding: the close delimits the body
@@ -450,8 +449,9 @@ def new_exchange(
     ex.task = None  # the connect task while connecting
     ex.state = CONNECTING
     ex.status = 0
-    ex.out = client.out  # one list per connection: only one exchange writes at a time
-    ex.out.clear()
+    out = ex.out = client.out  # one list per connection: only one exchange writes at a time
+    if out:
+        out.clear()
     ex.chunk_out = False
     ex.resp_started = False
     ex.body_sent = False
