@@ -3,7 +3,7 @@ cimport cython
 from gateway_runtime.auth cimport Principal, authenticate_raw
 from gateway_runtime.config.table cimport Route, Table, Version
 from gateway_runtime.http.clock cimport Clock
-from gateway_runtime.http.connection cimport ClientProtocol
+from gateway_runtime.http.connection cimport ClientProtocol, Dispatcher
 from gateway_runtime.http.headers cimport IdSource, bytes_from, join_bytes
 from gateway_runtime.http.outbox cimport Outbox
 from gateway_runtime.http.request cimport Request
@@ -17,7 +17,7 @@ from gateway_runtime.upstream.pool cimport UpstreamPool
 from gateway_runtime.usage cimport Usage
 
 
-cdef class Proxy:
+cdef class Proxy(Dispatcher):
     cdef public object ctx, store, runtime, accesslog, server
     cdef public Metrics metrics
     cdef public Usage usage

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from gateway_runtime.auth import AuthError, authenticate_raw, strip_query_key
 from gateway_runtime.http.clock import Clock
+from gateway_runtime.http.connection import Dispatcher
 from gateway_runtime.http.headers import (
     CRLF,
     IdSource,
@@ -57,7 +58,7 @@ class ProxyContext:
     pool_idle_timeout: float = 3.5
 
 
-class Proxy:
+class Proxy(Dispatcher):
     """The dispatcher the HTTP server calls once per request, in pipeline order."""
 
     def __init__(self, ctx: ProxyContext, outbox: Outbox | None = None) -> None:

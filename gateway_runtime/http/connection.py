@@ -38,6 +38,21 @@ log = logging.getLogger("gateway_runtime.http")
 DISCARD_CAP = 1 << 20
 
 
+class Dispatcher:
+    """What a client connection hands each parsed request to, and what an exchange reports each
+    finished request to: the Proxy (proxy.py).
+
+    A base class so that the compiled connection and exchange call these methods directly:
+    proxy.pxd cimports this module, so this module cannot name the Proxy type itself (the same
+    arrangement as upstream/client.ResponseSink)."""
+
+    def dispatch(self, client: ClientProtocol, req: Request) -> None:
+        raise NotImplementedError
+
+    def record(self, req: Request, route: Any, principal: Any, status: int) -> None:
+        raise NotImplementedError
+
+
 class ClientProtocol:
     """One client connection. Parser callbacks are `on_*`; the proxy drives responses through
     `write`, `respond`, `response_done` and the flow-control methods.
@@ -52,7 +67,7 @@ class ClientProtocol:
         self.transport: Any = None
         self.outbox = server.outbox  # every write and close of the transport goes through it
         self.clock = server.clock
-        self.dispatch = server.dispatcher.dispatch
+        self.dispatcher = server.dispatcher
         self.parser = httptools.HttpRequestParser(self)
         self.client_ip = b""
         self.pipeline: deque[Request] = deque()
@@ -341,7 +356,7 @@ class ClientProtocol:
             # the parser stops at an upgrade; hold later bytes until the tunnel exists
             self.upgrade_tail = bytearray()
         try:
-            self.dispatch(self, req)
+            self.dispatcher.dispatch(self, req)
         except Exception:
             log.exception("proxy dispatch failed")
             if not req.responded and self.active is req and not self.closed:

@@ -2,7 +2,7 @@ cimport cython
 
 from gateway_runtime.config.table cimport RetryPolicy, Route
 from gateway_runtime.http.clock cimport Clock
-from gateway_runtime.http.connection cimport ClientProtocol
+from gateway_runtime.http.connection cimport ClientProtocol, Dispatcher
 from gateway_runtime.http.headers cimport join_bytes
 from gateway_runtime.http.request cimport Request
 from gateway_runtime.runtime_state cimport InstanceRuntime, UpstreamRuntime
@@ -16,7 +16,7 @@ cdef int CONNECTING, SENT, RELAYING, DONE
 
 
 cdef class Exchange(ResponseSink):
-    cdef public object proxy
+    cdef public Dispatcher proxy
     cdef public UpstreamPool pool
     cdef public Clock clock
     cdef public ClientProtocol client
@@ -57,4 +57,4 @@ cdef class Exchange(ResponseSink):
 
 
 @cython.locals(ex=Exchange, out=list)
-cpdef Exchange new_exchange(proxy, ClientProtocol client, Request req, Route route, principal, UpstreamRuntime up, InstanceRuntime inst, hash_key, bytes head_a, bytes head_b, bytes rl_lines)
+cpdef Exchange new_exchange(Dispatcher proxy, ClientProtocol client, Request req, Route route, principal, UpstreamRuntime up, InstanceRuntime inst, hash_key, bytes head_a, bytes head_b, bytes rl_lines)
