@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+try:
+    import cython
+except ImportError:  # plain Python without Cython installed: the decorators change nothing
+    import types
 
+    cython = types.SimpleNamespace(freelist=lambda size: lambda cls: cls, cclass=lambda cls: cls)
+
+
+# One Request per request: compiled, up to 64 freed ones are kept for reuse, so that making one
+# costs no allocation (nor a count towards the next garbage collection).
+@cython.freelist(64)
+@cython.cclass
 class Request:
     """One parsed request. Ordinary headers are kept as rendered lines (`fwd`) ready to forward;
     headers the gateway rewrites or needs are captured into attributes and `headers`."""
