@@ -214,7 +214,9 @@ class Proxy(Dispatcher):
 
     def _authenticate(self, table: Any, m: Any, req: Request) -> Any:
         # the clock's 0.1 s resolution: expiry to the tenth of a second is plenty
-        return authenticate_raw(table, m, req.headers, req.query, self.clock.wall)
+        return authenticate_raw(
+            table, m, req.api_key, req.authorization, req.query, self.clock.wall
+        )
 
     def _head_rest(self, req: Request, client: ClientProtocol) -> bytes:
         """Everything of the upstream request head after the Host line."""
@@ -244,7 +246,7 @@ class Proxy(Dispatcher):
         elif req.content_length >= 0:
             parts.append(b"content-length: %d\r\n" % req.content_length)
         if req.upgrade:
-            upgrade = req.headers.get(b"upgrade", b"")
+            upgrade = req.header(b"upgrade") or b""
             parts.append(b"connection: upgrade\r\nupgrade: " + upgrade + CRLF)
         parts.append(CRLF)
         return join_bytes(parts)
@@ -321,10 +323,9 @@ def request_line(method: bytes, version: Any, raw_target: bytes) -> bytes:
 
 def _framing_problem(req: Request) -> str | None:
     """Requests the gateway refuses before routing: odd transfer codings, Expect, no Host."""
-    headers = req.headers
-    if req.chunked and headers.get(b"transfer-encoding", b"").strip().lower() != b"chunked":
+    if req.chunked and (req.header(b"transfer-encoding") or b"").strip().lower() != b"chunked":
         return "not-implemented"
-    if req.expect_continue and headers.get(b"expect", b"").strip().lower() != b"100-continue":
+    if req.expect_continue and (req.header(b"expect") or b"").strip().lower() != b"100-continue":
         return "expectation-failed"
     if not req.host and not req.http10:
         return "bad-request"
@@ -338,8 +339,8 @@ def _hash_key(
     if kind == "ip":
         return client.client_ip
     if kind == "header":
-        return req.headers.get(name)  # type: ignore[arg-type]
-    cookies = req.headers.get(b"cookie")
+        return req.header(name)  # type: ignore[arg-type]
+    cookies = req.header(b"cookie")
     if cookies and name:
         for part in cookies.split(b";"):
             k, _, v = part.strip().partition(b"=")

@@ -179,7 +179,6 @@ class ClientProtocol:
     def on_header(self, name: bytes, value: bytes) -> None:
         req: Request = self.cur  # type: ignore[assignment]
         kind = request_header_kind(name)
-        req.headers[request_header_key(kind, name)] = value
         if kind == kinds.REQ_FORWARD or kind >= kinds.REQ_KNOWN:
             # forwarded as is, kept as its four pieces: the upstream head is one join
             fwd = req.fwd
@@ -187,9 +186,17 @@ class ClientProtocol:
             fwd.append(COLON)
             fwd.append(value)
             fwd.append(CRLF)
+            if kind == kinds.REQ_X_API_KEY:
+                req.api_key = value
+            elif kind == kinds.REQ_AUTHORIZATION:
+                req.authorization = value
         elif kind == kinds.REQ_HOST:  # the one captured header of nearly every request
             req.host = value
+            req.host_seen = True
         else:
+            if req.held is None:
+                req.held = {}
+            req.held[request_header_key(kind, name)] = value
             _capture(req, kind, value)
 
     def on_headers_complete(self) -> None:

@@ -155,8 +155,8 @@ def request_header_kind(name: bytes) -> int:
 
 
 def request_header_key(kind: int, name: bytes) -> bytes:
-    """The key of a request header in Request.headers: its lower-case name (a constant for a
-    classified name, so that neither a copy nor a new hash is made)."""
+    """The key of a captured request header in Request.held: its lower-case name (a constant
+    for a classified name, so that neither a copy nor a new hash is made)."""
     if kind != kinds.REQ_FORWARD:
         return REQUEST_KEYS[kind]  # type: ignore[return-value]
     return lower_name(name)
