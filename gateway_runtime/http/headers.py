@@ -292,8 +292,10 @@ def bytes_upto(data: bytes, end: int) -> bytes:
 def find_byte(data: bytes, byte: int) -> int:
     """data.find(byte): the index of the first `byte`, or -1 (compiled, memchr without the
     method call)."""
-    if not COMPILED or data is None:
+    if not COMPILED:
         return data.find(byte)
+    if data is None:
+        raise TypeError("find_byte() needs a bytes object, not None")
     p = PyBytes_AS_STRING(data)  # noqa: F821
     hit = cython.cast(cython.p_char, memchr(p, byte, len(data)))  # noqa: F821
     if hit == cython.NULL:
