@@ -22,8 +22,8 @@ cdef class KeyTable:
     cdef public dict _records, _verified, principals
 
 
-@cython.locals(mode=str, raw=bytes)
-cpdef Principal authenticate_raw(Table table, RouteMatch match, dict headers, bytes query, double now)
+@cython.locals(mode=str)
+cpdef Principal authenticate_raw(Table table, RouteMatch match, bytes raw, bytes authorization, bytes query, double now)
 
 @cython.locals(keys=KeyTable, versions=dict, known=tuple, until=double)
 cdef tuple _key_entry(Table table, Route route, version_id, str raw_key, double now)

@@ -325,23 +325,26 @@ def authenticate(
 
 
 def authenticate_raw(
-    table: Table, match: RouteMatch, headers: dict[bytes, bytes], query: bytes | None, now: float
+    table: Table,
+    match: RouteMatch,
+    raw: bytes | None,
+    authorization: bytes | None,
+    query: bytes | None,
+    now: float,
 ) -> Principal:
-    """authenticate() for a routed request's raw headers and query (latin-1, as HTTP/1.1
-    carries them).
+    """authenticate() for a routed request's raw X-API-Key and Authorization headers (None when
+    absent) and query (latin-1, as HTTP/1.1 carries them).
 
     The common case, a repeat X-API-Key caller on the same API version, is one decode, two
     dict lookups and the expiry check. Everything else, refusals included, goes through
     authenticate(), so the two cannot disagree.
     """
     mode = match.auth_mode
-    raw = headers.get(b"x-api-key")
     # authenticate() would take this key whatever else is sent
     if raw and (mode == "key" or mode == "key_or_oauth2"):
         return _key_entry(table, match.route, match.version_id, raw.decode("latin-1"), now)[0]
     if mode == "public":
         return ANONYMOUS
-    authorization = headers.get(b"authorization")
     return authenticate(
         table,
         match.route,

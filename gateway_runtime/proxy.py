@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from gateway_runtime.auth import AuthError, authenticate_raw, strip_query_key
 from gateway_runtime.http.clock import Clock
+from gateway_runtime.http.connection import Dispatcher
 from gateway_runtime.http.headers import (
     CRLF,
     IdSource,
+    bytes_from,
     connection_tokens,
     drop_named,
     forwarding_lines,
@@ -56,7 +58,7 @@ class ProxyContext:
     pool_idle_timeout: float = 3.5
 
 
-class Proxy:
+class Proxy(Dispatcher):
     """The dispatcher the HTTP server calls once per request, in pipeline order."""
 
     def __init__(self, ctx: ProxyContext, outbox: Outbox | None = None) -> None:
@@ -131,22 +133,31 @@ class Proxy:
                 status=err.status,
                 detail=err.detail,
             )
-        extra += version.extra_headers
+        # The response's extra lines stay three pieces (request id, the version's Deprecation
+        # and Sunset, RateLimit-*): the response head join takes them, with no concatenation
+        # here; only a refusal joins them (response_extra).
+        rl_lines = b""
         limiter = self.limiter
         plan_id = principal.plan_id
         if plan_id is not None and limiter is not None:
             plan = table.plans.get(plan_id)
             if plan is not None:
                 decision = limiter.check(principal.app_id, plan)
-                extra += decision.header_bytes
+                rl_lines = decision.header_bytes
                 if not decision.allowed:  # 429 rate-limited, or 503 for fail_closed + Redis down
                     return self._refuse(
-                        client, req, decision.slug, extra, route, principal, status=decision.status
+                        client,
+                        req,
+                        decision.slug,
+                        response_extra(req, version, rl_lines),
+                        route,
+                        principal,
+                        status=decision.status,
                     )
-        self._forward(client, req, route, principal, extra)
+        self._forward(client, req, route, principal, rl_lines)
 
     def _forward(
-        self, client: ClientProtocol, req: Request, route: Any, principal: Any, extra: bytes
+        self, client: ClientProtocol, req: Request, route: Any, principal: Any, rl_lines: bytes
     ) -> None:
         version = route.version
         runtime = self.runtime
@@ -156,20 +167,29 @@ class Proxy:
                 client,
                 req,
                 "no-healthy-upstream",
-                extra,
+                response_extra(req, version, rl_lines),
                 route,
                 principal,
                 detail="this API version has no upstream service",
             )
         if up.at_capacity():
-            return self._refuse(client, req, "overloaded", extra, route, principal)
+            return self._refuse(
+                client, req, "overloaded", response_extra(req, version, rl_lines), route, principal
+            )
         hash_key = _hash_key(up.hash_on, req, client) if up.hash_on is not None else None
         inst = up.acquire(hash_key)
         if inst is None:
-            return self._refuse(client, req, "no-healthy-upstream", extra, route, principal)
+            return self._refuse(
+                client,
+                req,
+                "no-healthy-upstream",
+                response_extra(req, version, rl_lines),
+                route,
+                principal,
+            )
         up.budget.on_request()
         target = req.url
-        if target[:1] != b"/":  # absolute-form: forward origin-form
+        if not target or target[0] != 0x2F:  # absolute-form: forward origin-form
             target = req.path + (b"?" + req.query if req.query else b"")
         if principal.key_in_query:  # the secret must not reach the upstream (or its logs)
             target = strip_query_key(target)
@@ -187,14 +207,16 @@ class Proxy:
             hash_key,
             head_a,
             self._head_rest(req, client),
-            extra,
+            rl_lines,
         )
         req.exchange = ex
         ex.start()
 
     def _authenticate(self, table: Any, m: Any, req: Request) -> Any:
         # the clock's 0.1 s resolution: expiry to the tenth of a second is plenty
-        return authenticate_raw(table, m, req.headers, req.query, self.clock.wall)
+        return authenticate_raw(
+            table, m, req.api_key, req.authorization, req.query, self.clock.wall
+        )
 
     def _head_rest(self, req: Request, client: ClientProtocol) -> bytes:
         """Everything of the upstream request head after the Host line."""
@@ -224,7 +246,7 @@ class Proxy:
         elif req.content_length >= 0:
             parts.append(b"content-length: %d\r\n" % req.content_length)
         if req.upgrade:
-            upgrade = req.headers.get(b"upgrade", b"")
+            upgrade = req.header(b"upgrade") or b""
             parts.append(b"connection: upgrade\r\nupgrade: " + upgrade + CRLF)
         parts.append(CRLF)
         return join_bytes(parts)
@@ -284,10 +306,16 @@ class Proxy:
             log.append(_log_fields(req, route_id, app_id, status, seconds))
 
 
+def response_extra(req: Request, version: Any, rl_lines: bytes) -> bytes:
+    """The extra lines of a response to a routed request: its X-Request-Id, the version's
+    Deprecation/Sunset lines, the RateLimit-* lines (the order of the relayed response too)."""
+    return join_bytes([req.request_id_line, version.extra_headers, rl_lines])
+
+
 def request_line(method: bytes, version: Any, raw_target: bytes) -> bytes:
     """The request line to send upstream: the version's base path in the target as received
     (path plus optional query; the router matched it) replaced by its upstream path."""
-    rest = raw_target[version.base_len :]
+    rest = bytes_from(raw_target, version.base_len)
     if not rest or rest[0] != 0x2F:  # "" or "?q" -> keep a leading "/"
         return join_bytes([method, b" ", version.upstream_prefix, b"/", rest, b" HTTP/1.1\r\n"])
     return join_bytes([method, b" ", version.upstream_prefix, rest, b" HTTP/1.1\r\n"])
@@ -295,10 +323,9 @@ def request_line(method: bytes, version: Any, raw_target: bytes) -> bytes:
 
 def _framing_problem(req: Request) -> str | None:
     """Requests the gateway refuses before routing: odd transfer codings, Expect, no Host."""
-    headers = req.headers
-    if req.chunked and headers.get(b"transfer-encoding", b"").strip().lower() != b"chunked":
+    if req.chunked and (req.header(b"transfer-encoding") or b"").strip().lower() != b"chunked":
         return "not-implemented"
-    if req.expect_continue and headers.get(b"expect", b"").strip().lower() != b"100-continue":
+    if req.expect_continue and (req.header(b"expect") or b"").strip().lower() != b"100-continue":
         return "expectation-failed"
     if not req.host and not req.http10:
         return "bad-request"
@@ -312,8 +339,8 @@ def _hash_key(
     if kind == "ip":
         return client.client_ip
     if kind == "header":
-        return req.headers.get(name)  # type: ignore[arg-type]
-    cookies = req.headers.get(b"cookie")
+        return req.header(name)  # type: ignore[arg-type]
+    cookies = req.header(b"cookie")
     if cookies and name:
         for part in cookies.split(b";"):
             k, _, v = part.strip().partition(b"=")

@@ -1,8 +1,24 @@
 cimport gateway_runtime.http.header_kinds as kinds
+from gateway_runtime.auth cimport Principal
+from gateway_runtime.config.table cimport Route
 from gateway_runtime.http.clock cimport Clock
-from gateway_runtime.http.headers cimport request_header_key, request_header_kind
+from gateway_runtime.http.headers cimport (
+    bytes_from,
+    bytes_upto,
+    find_byte,
+    request_header_key,
+    request_header_kind,
+)
 from gateway_runtime.http.outbox cimport Outbox
 from gateway_runtime.http.request cimport Request
+
+cdef class ClientProtocol
+
+
+cdef class Dispatcher:
+    cpdef dispatch(self, ClientProtocol client, Request req)
+    cpdef record(self, Request req, Route route, Principal principal, int status)
+
 
 cdef class ClientProtocol:
     cdef public object server, limits, loop, transport, parser
@@ -20,7 +36,7 @@ cdef class ClientProtocol:
     cdef public list out
     cdef public Outbox outbox
     cdef public Clock clock
-    cdef public object dispatch
+    cdef public Dispatcher dispatcher
 
     cpdef write(self, data)
     cpdef response_done(self, Request req, bint keep_alive)

@@ -16,7 +16,15 @@ from typing import TYPE_CHECKING, Any
 import httptools
 
 import gateway_runtime.http.header_kinds as kinds
-from gateway_runtime.http.headers import COLON, CRLF, request_header_key, request_header_kind
+from gateway_runtime.http.headers import (
+    COLON,
+    CRLF,
+    bytes_from,
+    bytes_upto,
+    find_byte,
+    request_header_key,
+    request_header_kind,
+)
 from gateway_runtime.http.problems import problem_response
 from gateway_runtime.http.request import Request
 
@@ -28,6 +36,21 @@ log = logging.getLogger("gateway_runtime.http")
 # A body arriving after an early answer (401, 404...) is read and dropped up to this size so the
 # connection stays usable; past it the connection is closed instead.
 DISCARD_CAP = 1 << 20
+
+
+class Dispatcher:
+    """What a client connection hands each parsed request to, and what an exchange reports each
+    finished request to: the Proxy (proxy.py).
+
+    A base class so that the compiled connection and exchange call these methods directly:
+    proxy.pxd cimports this module, so this module cannot name the Proxy type itself (the same
+    arrangement as upstream/client.ResponseSink)."""
+
+    def dispatch(self, client: ClientProtocol, req: Request) -> None:
+        raise NotImplementedError
+
+    def record(self, req: Request, route: Any, principal: Any, status: int) -> None:
+        raise NotImplementedError
 
 
 class ClientProtocol:
@@ -44,7 +67,7 @@ class ClientProtocol:
         self.transport: Any = None
         self.outbox = server.outbox  # every write and close of the transport goes through it
         self.clock = server.clock
-        self.dispatch = server.dispatcher.dispatch
+        self.dispatcher = server.dispatcher
         self.parser = httptools.HttpRequestParser(self)
         self.client_ip = b""
         self.pipeline: deque[Request] = deque()
@@ -156,7 +179,6 @@ class ClientProtocol:
     def on_header(self, name: bytes, value: bytes) -> None:
         req: Request = self.cur  # type: ignore[assignment]
         kind = request_header_kind(name)
-        req.headers[request_header_key(kind, name)] = value
         if kind == kinds.REQ_FORWARD or kind >= kinds.REQ_KNOWN:
             # forwarded as is, kept as its four pieces: the upstream head is one join
             fwd = req.fwd
@@ -164,9 +186,17 @@ class ClientProtocol:
             fwd.append(COLON)
             fwd.append(value)
             fwd.append(CRLF)
+            if kind == kinds.REQ_X_API_KEY:
+                req.api_key = value
+            elif kind == kinds.REQ_AUTHORIZATION:
+                req.authorization = value
         elif kind == kinds.REQ_HOST:  # the one captured header of nearly every request
             req.host = value
+            req.host_seen = True
         else:
+            if req.held is None:
+                req.held = {}
+            req.held[request_header_key(kind, name)] = value
             _capture(req, kind, value)
 
     def on_headers_complete(self) -> None:
@@ -181,13 +211,13 @@ class ClientProtocol:
             req.http10 = parser.get_http_version() == "1.0"
         req.head_only = method == b"HEAD"
         url = req.url
-        if url[:1] == b"/":  # origin-form, the usual case
-            q = url.find(b"?")
+        if url and url[0] == 0x2F:  # "/": origin-form, the usual case
+            q = find_byte(url, 0x3F)  # "?"
             if q < 0:
                 req.path = url
             else:
-                req.path = url[:q]
-                req.query = url[q + 1 :]
+                req.path = bytes_upto(url, q)
+                req.query = bytes_from(url, q + 1)
         else:
             _split_url(req)
         if self.active is None and not self.pipeline:
@@ -333,7 +363,7 @@ class ClientProtocol:
             # the parser stops at an upgrade; hold later bytes until the tunnel exists
             self.upgrade_tail = bytearray()
         try:
-            self.dispatch(self, req)
+            self.dispatcher.dispatch(self, req)
         except Exception:
             log.exception("proxy dispatch failed")
             if not req.responded and self.active is req and not self.closed:

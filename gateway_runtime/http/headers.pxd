@@ -3,7 +3,7 @@ cimport gateway_runtime.http.header_kinds as kinds
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 from cpython.object cimport PyObject
 from cpython.pyport cimport PY_SSIZE_T_MAX
-from libc.string cimport memcpy
+from libc.string cimport memchr, memcpy
 
 
 cdef class SplitMix64:
@@ -46,6 +46,12 @@ cdef extern from "Python.h":
 
 @cython.locals(count=Py_ssize_t, n=Py_ssize_t, i=Py_ssize_t, size=Py_ssize_t, dst=cython.p_char)
 cpdef bytes join_bytes(list pieces)
+
+@cython.locals(n=Py_ssize_t)
+cpdef bytes bytes_from(bytes data, Py_ssize_t start)
+cpdef bytes bytes_upto(bytes data, Py_ssize_t end)
+@cython.locals(p=cython.p_char, hit=cython.p_char)
+cpdef Py_ssize_t find_byte(bytes data, int byte) except -2
 
 @cython.locals(p=cython.p_char)
 cdef bytes _traceparent(unsigned long long high, unsigned long long low, unsigned long long span)

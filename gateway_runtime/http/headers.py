@@ -155,8 +155,8 @@ def request_header_kind(name: bytes) -> int:
 
 
 def request_header_key(kind: int, name: bytes) -> bytes:
-    """The key of a request header in Request.headers: its lower-case name (a constant for a
-    classified name, so that neither a copy nor a new hash is made)."""
+    """The key of a captured request header in Request.held: its lower-case name (a constant
+    for a classified name, so that neither a copy nor a new hash is made)."""
     if kind != kinds.REQ_FORWARD:
         return REQUEST_KEYS[kind]  # type: ignore[return-value]
     return lower_name(name)
@@ -263,6 +263,44 @@ def join_bytes(pieces: list[bytes]) -> bytes:
         memcpy(dst, _data(_item(pieces, i)), size)  # noqa: F821
         dst += size
     return out
+
+
+# Slicing a bytes object from compiled code goes through PySequence_GetSlice (a slice object made
+# and unpacked: about 700 instructions); these copy the bytes directly, and run as the slice
+# itself uncompiled.
+def bytes_from(data: bytes, start: int) -> bytes:
+    """data[start:] for a start >= 0."""
+    if not COMPILED or data is None:
+        return data[start:]
+    n = len(data)
+    if start <= 0:
+        return data[start:]  # the whole object, as the slice gives it (or a negative start)
+    if start >= n:
+        return b""
+    return PyBytes_FromStringAndSize(PyBytes_AS_STRING(data) + start, n - start)  # noqa: F821
+
+
+def bytes_upto(data: bytes, end: int) -> bytes:
+    """data[:end] for an end >= 0."""
+    if not COMPILED or data is None:
+        return data[:end]
+    if end < 0 or end >= len(data):
+        return data[:end]
+    return PyBytes_FromStringAndSize(PyBytes_AS_STRING(data), end)  # noqa: F821
+
+
+def find_byte(data: bytes, byte: int) -> int:
+    """data.find(byte): the index of the first `byte`, or -1 (compiled, memchr without the
+    method call)."""
+    if not COMPILED:
+        return data.find(byte)
+    if data is None:
+        raise TypeError("find_byte() needs a bytes object, not None")
+    p = PyBytes_AS_STRING(data)  # noqa: F821
+    hit = cython.cast(cython.p_char, memchr(p, byte, len(data)))  # noqa: F821
+    if hit == cython.NULL:
+        return -1
+    return hit - p
 
 
 _REQUEST_ID_OK = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}$")

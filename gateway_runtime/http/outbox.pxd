@@ -1,7 +1,7 @@
 cdef class Outbox:
     cdef public list pending
     cdef public bint scheduled
-    cdef public object call_soon
+    cdef public object call_soon, flush_cb, context
 
     cpdef write(self, transport, bytes data)
     cpdef close(self, transport)

@@ -16,6 +16,7 @@ order per transport is kept and a close never overtakes the bytes queued before 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from typing import Any
 
@@ -30,6 +31,11 @@ class Outbox:
         self.pending: list[tuple[Any, bytes | None]] = []
         self.scheduled = False
         self.call_soon: Any = None  # the worker loop's, bound at the first write
+        # made once: `self.flush` would make a bound method object per iteration
+        self.flush_cb = self.flush
+        # flush() reads no context variable: run in one empty context instead of a copy of the
+        # writer's, which the loop would make per call_soon
+        self.context = contextvars.Context()
 
     def write(self, transport: Any, data: bytes) -> None:
         self.pending.append((transport, data))
@@ -47,7 +53,7 @@ class Outbox:
         call_soon = self.call_soon
         if call_soon is None:
             call_soon = self.call_soon = asyncio.get_running_loop().call_soon
-        call_soon(self.flush)
+        call_soon(self.flush_cb, context=self.context)
 
     def flush(self) -> None:
         self.scheduled = False

@@ -1,7 +1,9 @@
 cdef class Request:
     cdef public bytes method, url, path, query, host
-    cdef public dict headers
     cdef public list fwd
+    cdef public bint host_seen
+    cdef public object api_key, authorization
+    cdef public dict held
     cdef public object content_length
     cdef public bint chunked, keep_alive, upgrade, expect_continue
     cdef public object conn_tokens, xff, xfh, forwarded, request_id, traceparent
@@ -14,3 +16,5 @@ cdef class Request:
     cdef public bint head_only, responded
     cdef public object route_max_body
     cdef public bint discard_body, http10
+
+    cpdef header(self, bytes name)

@@ -4,20 +4,39 @@ from __future__ import annotations
 
 from typing import Any
 
+import gateway_runtime.http.header_kinds as kinds
+from gateway_runtime.http.headers import lower_name, request_header_kind
 
+try:
+    import cython
+except ImportError:  # plain Python without Cython installed: the decorators change nothing
+    import types
+
+    cython = types.SimpleNamespace(freelist=lambda size: lambda cls: cls, cclass=lambda cls: cls)
+
+
+# One Request per request: compiled, up to 64 freed ones are kept for reuse, so that making one
+# costs no allocation (nor a count towards the next garbage collection).
+@cython.freelist(64)
+@cython.cclass
 class Request:
     """One parsed request. Ordinary headers are kept as rendered lines (`fwd`) ready to forward;
-    headers the gateway rewrites or needs are captured into attributes and `headers`."""
+    headers the gateway rewrites or needs are captured into attributes; `header()` finds any."""
 
     def __init__(self, started: float) -> None:
         self.method = b""
         self.url = b""
         self.path = b""
         self.query = b""
-        # lower-cased name -> value, for auth, hashing and anything else that looks a header up
-        self.headers: dict[bytes, bytes] = {}
         self.fwd: list[bytes] = []  # forwarded headers as (name, ": ", value, CRLF) pieces
         self.host = b""
+        self.host_seen = False  # a Host header came (even an empty one)
+        # read by auth on every request (forwarded too, in `fwd`): the last one of each
+        self.api_key: bytes | None = None
+        self.authorization: bytes | None = None
+        # the other captured headers (header_kinds below REQ_KNOWN, but Host), by lower-case name:
+        # rare, so made for the first one
+        self.held: dict[bytes, bytes] | None = None
         self.content_length = -1
         self.chunked = False
         self.keep_alive = True
@@ -42,6 +61,25 @@ class Request:
         self.route_max_body = -1
         self.discard_body = False
         self.http10 = False
+
+    def header(self, name: bytes) -> bytes | None:
+        """The value of the request header `name` (lower case), the last one when repeated, or
+        None. For the pipeline, before the proxy appends its own lines to `fwd`."""
+        kind = request_header_kind(name)
+        if kind == kinds.REQ_HOST:
+            return self.host if self.host_seen else None
+        if kind == kinds.REQ_X_API_KEY:
+            return self.api_key
+        if kind == kinds.REQ_AUTHORIZATION:
+            return self.authorization
+        if kind != kinds.REQ_FORWARD and kind < kinds.REQ_KNOWN:
+            return self.held.get(name) if self.held is not None else None
+        value = None
+        fwd = self.fwd
+        for i in range(0, len(fwd) - 3, 4):
+            if lower_name(fwd[i]) == name:
+                value = fwd[i + 2]
+        return value
 
     @property
     def has_body(self) -> bool:

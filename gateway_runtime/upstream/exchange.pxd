@@ -2,7 +2,7 @@ cimport cython
 
 from gateway_runtime.config.table cimport RetryPolicy, Route
 from gateway_runtime.http.clock cimport Clock
-from gateway_runtime.http.connection cimport ClientProtocol
+from gateway_runtime.http.connection cimport ClientProtocol, Dispatcher
 from gateway_runtime.http.headers cimport join_bytes
 from gateway_runtime.http.request cimport Request
 from gateway_runtime.runtime_state cimport InstanceRuntime, UpstreamRuntime
@@ -10,8 +10,13 @@ from gateway_runtime.upstream.client cimport ResponseSink, UpstreamConnection
 from gateway_runtime.upstream.pool cimport UpstreamPool
 
 
+# module globals read per response: typed, a C dict lookup and C compares
+cdef dict STATUS_LINES
+cdef int CONNECTING, SENT, RELAYING, DONE
+
+
 cdef class Exchange(ResponseSink):
-    cdef public object proxy
+    cdef public Dispatcher proxy
     cdef public UpstreamPool pool
     cdef public Clock clock
     cdef public ClientProtocol client
@@ -22,7 +27,7 @@ cdef class Exchange(ResponseSink):
     cdef public InstanceRuntime inst
     cdef public UpstreamConnection conn
     cdef public object task
-    cdef public bytes head_a, head_b, resp_extra
+    cdef public bytes head_a, head_b, rl_lines
     cdef public int state, status
     cdef public bint chunk_out, body_sent
     cdef public double deadline, read_s, last_io
@@ -47,8 +52,9 @@ cdef class Exchange(ResponseSink):
     cdef _next_attempt(self, prev)
     cdef _restart(self, inst)
     cdef _drop_conn(self)
+    cdef bytes _extra(self)
     cdef _end_attempt(self, outcome)
 
 
-@cython.locals(ex=Exchange)
-cpdef Exchange new_exchange(proxy, ClientProtocol client, Request req, Route route, principal, UpstreamRuntime up, InstanceRuntime inst, hash_key, bytes head_a, bytes head_b, bytes resp_extra)
+@cython.locals(ex=Exchange, out=list)
+cpdef Exchange new_exchange(Dispatcher proxy, ClientProtocol client, Request req, Route route, principal, UpstreamRuntime up, InstanceRuntime inst, hash_key, bytes head_a, bytes head_b, bytes rl_lines)

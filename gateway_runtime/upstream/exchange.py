@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 
 IDEMPOTENT = frozenset({b"GET", b"HEAD", b"OPTIONS", b"PUT", b"DELETE", b"TRACE"})
 CHUNK_END = b"0\r\n\r\n"
-NO_BODY_STATUSES = frozenset({204, 304})
 
 # states
 CONNECTING, SENT, RELAYING, DONE = 0, 1, 2, 3
@@ -156,8 +155,10 @@ class Exchange(ResponseSink):
         out = self.out
         out.append(STATUS_LINES.get(status) or status_line(status))
         out.extend(conn.lines)
-        out.append(self.resp_extra)
-        if req.head_only or status in NO_BODY_STATUSES or conn.has_length:
+        out.append(req.request_id_line)  # the extra lines: see proxy.response_extra
+        out.append(self.route.version.extra_headers)
+        out.append(self.rl_lines)
+        if req.head_only or status == 204 or status == 304 or conn.has_length:  # no body
             pass
         elif req.http10:
             self.keep_client = False  # HTTP/1.0 has no chunked coding: the close delimits the body
@@ -212,7 +213,7 @@ class Exchange(ResponseSink):
         head = [status_line(101), *conn.lines, b"connection: upgrade\r\n"]
         if conn.upgrade_value is not None:
             head.append(b"upgrade: " + conn.upgrade_value + CRLF)
-        head.append(self.resp_extra)
+        head.append(self._extra())
         head.append(self.clock.date)
         head.append(CRLF)
         self.client.write(join_bytes(head))
@@ -351,7 +352,7 @@ class Exchange(ResponseSink):
                 self.req,
                 err.slug,
                 detail=str(err) or None,
-                extra=self.resp_extra,
+                extra=self._extra(),
                 status=err.status,
             )
 
@@ -395,6 +396,11 @@ class Exchange(ResponseSink):
             self.task = None
             task.cancel()
 
+    def _extra(self) -> bytes:
+        return join_bytes(
+            [self.req.request_id_line, self.route.version.extra_headers, self.rl_lines]
+        )
+
     def _end_attempt(self, outcome: int | str) -> None:
         inst = self.inst
         if inst is not None:
@@ -413,7 +419,7 @@ def new_exchange(
     hash_key: Any,
     head_a: bytes,
     head_b: bytes,
-    resp_extra: bytes,
+    rl_lines: bytes,
 ) -> Exchange:
     """The Exchange of one request. Compiled, a C call: the generic constructor would parse
     eleven arguments per request."""
@@ -430,7 +436,7 @@ def new_exchange(
     ex.hash_key = hash_key
     ex.head_a = head_a  # request line
     ex.head_b = head_b  # headers after Host, through the blank line
-    ex.resp_extra = resp_extra  # x-request-id, Deprecation/Sunset, RateLimit-* lines
+    ex.rl_lines = rl_lines  # RateLimit-* lines of the response
     ex.deadline = req.started + route.timeout_s
     ex.read_s = route.read_s
     ex.keep_client = req.keep_alive
@@ -443,8 +449,9 @@ def new_exchange(
     ex.task = None  # the connect task while connecting
     ex.state = CONNECTING
     ex.status = 0
-    ex.out = client.out  # one list per connection: only one exchange writes at a time
-    ex.out.clear()
+    out = ex.out = client.out  # one list per connection: only one exchange writes at a time
+    if out:
+        out.clear()
     ex.chunk_out = False
     ex.resp_started = False
     ex.body_sent = False

@@ -271,7 +271,8 @@ def test_revocations_outlive_a_table_swap_and_are_pruned_after_expiry():
 
 def _raw(table: Table, route_id: int = 1, *, query=None, now=NOW, **headers):
     raw_headers = {name.replace("_", "-").encode(): v.encode() for name, v in headers.items()}
-    return authenticate_raw(table, _match(table, route_id), raw_headers, query, now)
+    api_key, authorization = raw_headers.get(b"x-api-key"), raw_headers.get(b"authorization")
+    return authenticate_raw(table, _match(table, route_id), api_key, authorization, query, now)
 
 
 def _raw_refused(table: Table, **kwargs) -> AuthError:

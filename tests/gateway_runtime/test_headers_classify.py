@@ -1,5 +1,6 @@
-"""The header classifiers and join_bytes of http/headers.py, compiled or not: they must agree with
-the documented sets (CAPTURED, RESPONSE_DROPPED) and with lower() and b"".join in every case."""
+"""The header classifiers, join_bytes and the slicing helpers of http/headers.py, compiled or not:
+they must agree with the documented sets (CAPTURED, RESPONSE_DROPPED) and with lower(), b"".join,
+slices and find() in every case."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ from gateway_runtime.http.headers import (
     CAPTURED,
     REQUEST_KEYS,
     RESPONSE_DROPPED,
+    bytes_from,
+    bytes_upto,
+    find_byte,
     join_bytes,
     lower_name,
     request_header_key,
@@ -173,3 +177,28 @@ def test_join_bytes_takes_what_join_takes_and_refuses_what_it_refuses():
         join_bytes([b"a", "b"])
     with pytest.raises(TypeError):
         join_bytes([b"a", None])
+
+
+SLICED = [b"", b"/", b"?", b"/a", b"/svc/v1/items?x=1&y=2", b"?q", b"/p?", b"x" * 70_000 + b"?"]
+
+
+@pytest.mark.parametrize("data", SLICED)
+def test_the_slicing_helpers_are_slices(data):
+    for i in [*range(len(data) + 3), len(data) * 2]:
+        assert bytes_from(data, i) == data[i:] and type(bytes_from(data, i)) is bytes
+        assert bytes_upto(data, i) == data[:i] and type(bytes_upto(data, i)) is bytes
+    assert bytes_from(data, 0) is data[0:]  # the object itself, as the slice gives it
+
+
+@pytest.mark.parametrize("data", SLICED)
+def test_find_byte_is_find(data):
+    for byte in (0x3F, 0x2F, 0x78, 0x00, 0xFF):
+        assert find_byte(data, byte) == data.find(byte)
+
+
+def test_the_slicing_helpers_refuse_none_as_slice_and_find_do():
+    for call in (lambda: bytes_from(None, 1), lambda: bytes_upto(None, 1)):
+        with pytest.raises(TypeError):
+            call()
+    with pytest.raises((TypeError, AttributeError)):
+        find_byte(None, 63)

@@ -112,7 +112,7 @@ def test_one_flush_serves_every_connection_of_the_iteration():
             flushes += 1
             real_flush()
 
-        outbox.call_soon = lambda _callback: loop.call_soon(counting_flush)
+        outbox.call_soon = lambda _callback, context=None: loop.call_soon(counting_flush)
         for index, (transport, _) in enumerate(pairs):
             outbox.write(transport, b"%d" % index)
         await asyncio.sleep(0.05)
