@@ -17,24 +17,16 @@ applications) stay plain frozen slots dataclasses.
 
 from __future__ import annotations
 
-import dataclasses as _dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-
-class _Shadow:
-    """What Cython's pure-mode shadow module gives this module: the stdlib dataclasses."""
-
-    dataclasses = _dataclasses
-
-
 if TYPE_CHECKING:  # type checkers see the pure-mode classes, stdlib frozen dataclasses
-    cython = _Shadow
+    from gateway_runtime import cython_shadow as cython
 else:
     try:
         import cython
     except ImportError:  # an install without the build (MESHGATE_PURE_PYTHON=1) may lack Cython
-        cython = _Shadow
+        from gateway_runtime import cython_shadow as cython
 
 if TYPE_CHECKING:
     from gateway_runtime.auth import JwtVerifier, KeyTable

@@ -16,10 +16,10 @@ import gateway_runtime.http.header_kinds as kinds
 
 try:
     import cython
-
-    COMPILED = cython.compiled
 except ImportError:  # run as plain Python, where Cython is not installed
-    COMPILED = False
+    from gateway_runtime import cython_shadow as cython
+
+COMPILED = cython.compiled
 
 CRLF = b"\r\n"
 COLON = b": "

@@ -10,9 +10,7 @@ from gateway_runtime.http.headers import lower_name, request_header_kind
 try:
     import cython
 except ImportError:  # plain Python without Cython installed: the decorators change nothing
-    import types
-
-    cython = types.SimpleNamespace(freelist=lambda size: lambda cls: cls, cclass=lambda cls: cls)
+    from gateway_runtime import cython_shadow as cython
 
 
 # One Request per request: compiled, up to 64 freed ones are kept for reuse, so that making one
