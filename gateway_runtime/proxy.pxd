@@ -30,7 +30,7 @@ cdef class Proxy(Dispatcher):
 
     @cython.locals(
         limiter=RateLimiter, decision=Decision, routes=RouteIndex, principal=Principal,
-        m=RouteMatch, table=Table, route=Route, version=Version,
+        m=RouteMatch, table=Table, route=Route,
     )
     cpdef dispatch(self, ClientProtocol client, Request req)
     @cython.locals(

@@ -106,7 +106,6 @@ class Proxy(Dispatcher):
             return self._refuse_unrouted(client, req, found, extra)
         m = found
         route = m.route
-        version = m.version
         if req.content_length > route.max_body_bytes:
             return self._refuse(
                 client,
@@ -145,14 +144,8 @@ class Proxy(Dispatcher):
                 decision = limiter.check(principal.app_id, plan)
                 rl_lines = decision.header_bytes
                 if not decision.allowed:  # 429 rate-limited, or 503 for fail_closed + Redis down
-                    return self._refuse(
-                        client,
-                        req,
-                        decision.slug,
-                        response_extra(req, version, rl_lines),
-                        route,
-                        principal,
-                        status=decision.status,
+                    return self._refuse_routed(
+                        client, req, decision.slug, route, principal, rl_lines, decision.status
                     )
         self._forward(client, req, route, principal, rl_lines)
 
@@ -163,29 +156,22 @@ class Proxy(Dispatcher):
         runtime = self.runtime
         up = runtime.upstream(version.upstream) if version.upstream is not None else None
         if up is None:
-            return self._refuse(
+            return self._refuse_routed(
                 client,
                 req,
                 "no-healthy-upstream",
-                response_extra(req, version, rl_lines),
                 route,
                 principal,
+                rl_lines,
                 detail="this API version has no upstream service",
             )
         if up.at_capacity():
-            return self._refuse(
-                client, req, "overloaded", response_extra(req, version, rl_lines), route, principal
-            )
+            return self._refuse_routed(client, req, "overloaded", route, principal, rl_lines)
         hash_key = _hash_key(up.hash_on, req, client) if up.hash_on is not None else None
         inst = up.acquire(hash_key)
         if inst is None:
-            return self._refuse(
-                client,
-                req,
-                "no-healthy-upstream",
-                response_extra(req, version, rl_lines),
-                route,
-                principal,
+            return self._refuse_routed(
+                client, req, "no-healthy-upstream", route, principal, rl_lines
             )
         up.budget.on_request()
         target = req.url
@@ -283,6 +269,22 @@ class Proxy(Dispatcher):
     ) -> None:
         client.respond_problem(req, slug, detail=detail, extra=extra, status=status, close=close)
         self.record(req, route, principal, status or PROBLEMS[slug].status)
+
+    def _refuse_routed(
+        self,
+        client: ClientProtocol,
+        req: Request,
+        slug: str,
+        route: Any,
+        principal: Any,
+        rl_lines: bytes,
+        status: int | None = None,
+        detail: str | None = None,
+    ) -> None:
+        """A refusal after routing and authentication: its head carries the same extra lines as
+        a relayed response would (response_extra)."""
+        extra = response_extra(req, route.version, rl_lines)
+        self._refuse(client, req, slug, extra, route, principal, status=status, detail=detail)
 
     def record(self, req: Request, route: Any, principal: Any, status: int) -> None:
         """Metrics, usage and the access log for one finished request (counters only, no I/O)."""
